@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Build, test and benchmark the book with one command each.
+
+    python3 tasks.py build       # the HTML book in _build/html (warnings are errors)
+    python3 tasks.py test        # unit tests + every notebook re-run and compared (nbval)
+    python3 tasks.py benchmark   # wall time and peak memory of each chapter notebook
+    python3 tasks.py lab         # JupyterLab on the book's notebooks
+
+Each command first makes sure a virtual environment `.venv` exists next to this
+file with exactly the packages in requirements.txt (it reinstalls when that
+file changes). Only the Python standard library is used here, so a fresh
+machine with Python 3.10+ needs nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+REQUIREMENTS = ROOT / "requirements.txt"
+STAMP = VENV / ".requirements.sha256"
+
+
+def venv_executable(name: str) -> Path:
+    folder = "Scripts" if os.name == "nt" else "bin"
+    suffix = ".exe" if os.name == "nt" else ""
+    return VENV / folder / f"{name}{suffix}"
+
+
+def run(cmd: list[str | Path], **kwargs) -> None:
+    printable = " ".join(str(c) for c in cmd)
+    print(f"$ {printable}", flush=True)
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, **kwargs)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def ensure_environment() -> Path:
+    """Create .venv and install requirements.txt into it, unless already done."""
+    if sys.version_info < (3, 10):  # noqa: UP036 (this file runs before any environment exists)
+        sys.exit(f"Python 3.10 or newer is needed (this is {sys.version.split()[0]}).")
+    python = venv_executable("python")
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    if python.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return python
+    if not python.exists():
+        print(f"Creating the virtual environment {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    # `-e .` in requirements.txt resolves against the working directory: run from ROOT.
+    run([python, "-m", "pip", "install", "--quiet", "-r", REQUIREMENTS.name])
+    STAMP.write_text(wanted + "\n")
+    return python
+
+
+def quiet_framework_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The same settings utils.frameworks applies; set here too so that every kernel
+    # started by the tools below sees them before anything imports TensorFlow.
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    ensure_environment()
+    builder = [venv_executable("jupyter-book"), "build", ".", "--warningiserror", "--nitpick",
+               "--keep-going"]
+    if args.all:
+        builder.append("--all")
+    run(builder, env=quiet_framework_env())
+    print(f"\nThe book is in {ROOT / '_build' / 'html' / 'index.html'}")
+
+
+def cmd_test(args: argparse.Namespace) -> None:
+    python = ensure_environment()
+    workers = ["-n", str(args.workers), "--dist", "loadfile"] if args.workers > 0 else []
+    env = quiet_framework_env()
+    if args.workers > 1:
+        # Parallel kernels each spinning up one BLAS thread per core oversubscribe the
+        # CPU and make small matrix products many times slower; one thread each is
+        # fastest here. (Outputs do not depend on it: the book prints rounded values.)
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")
+    run([python, "-m", "pytest", "tests", "book", "--nbval", "--nbval-current-env",
+         "--nbval-cell-timeout=900", *workers, *args.pytest_args], env=env)
+
+
+def cmd_benchmark(args: argparse.Namespace) -> None:
+    python = ensure_environment()
+    run([python, "tests/benchmark.py", *args.notebooks], env=quiet_framework_env())
+
+
+def cmd_lab(args: argparse.Namespace) -> None:
+    ensure_environment()
+    run([venv_executable("jupyter"), "lab", "book"], env=quiet_framework_env())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="build the HTML book into _build/html")
+    build.add_argument("--all", action="store_true", help="rebuild every page")
+    build.set_defaults(func=cmd_build)
+    test = sub.add_parser("test", help="run the unit tests and re-run every notebook")
+    test.add_argument("-n", "--workers", type=int, default=2,
+                      help="parallel pytest workers (0 = run in this process)")
+    test.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest")
+    test.set_defaults(func=cmd_test)
+    bench = sub.add_parser("benchmark", help="time each chapter notebook in a fresh kernel")
+    bench.add_argument("notebooks", nargs="*", help="notebooks to time (default: all chapters)")
+    bench.set_defaults(func=cmd_benchmark)
+    lab = sub.add_parser("lab", help="open the notebooks in JupyterLab")
+    lab.set_defaults(func=cmd_lab)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

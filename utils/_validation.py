@@ -1,0 +1,75 @@
+"""Input checks shared by the public helpers: clear errors instead of silent NaNs."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_float_array(x, name: str = "x", *, ndim: int | None = None,
+                   allow_nonfinite: bool = False) -> np.ndarray:
+    """Return ``x`` as a floating-point ndarray, or raise a clear error.
+
+    Integer and boolean inputs are converted to float64; float32/float64 are kept.
+    """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of numbers ({exc})") from exc
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                   or np.issubdtype(arr.dtype, np.bool_)):
+        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    if not allow_nonfinite and arr.size and not np.isfinite(arr).all():
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s)")
+    return arr
+
+
+def check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return int(value)
+
+
+def check_positive_float(value, name: str, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def check_fraction(value, name: str, *, low_inclusive: bool = True,
+                   high_inclusive: bool = False) -> float:
+    """A number in [0, 1) by default (e.g. a dropout rate)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    low_ok = value >= 0 if low_inclusive else value > 0
+    high_ok = value <= 1 if high_inclusive else value < 1
+    if not (np.isfinite(value) and low_ok and high_ok):
+        interval = ("[" if low_inclusive else "(") + "0, 1" + ("]" if high_inclusive else ")")
+        raise ValueError(f"{name} must be in {interval}, got {value}")
+    return value
+
+
+def check_rng(rng) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("rng must be a numpy.random.Generator, e.g. np.random.default_rng(0); "
+                        f"got {type(rng).__name__}")
+    return rng

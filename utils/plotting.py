@@ -1,0 +1,179 @@
+"""The book's figure style and plotting helpers.
+
+Call :func:`use_book_style` once (the setup cell of each chapter does). Every
+activation, initializer, optimizer and framework has one fixed colour,
+:data:`COLORS`, used in all chapters. The palette is Okabe & Ito's (2008),
+designed to stay distinguishable under the common colour-vision deficiencies,
+extended by a few colours from Paul Tol's "muted" scheme; series that share an
+axis also differ in line style or marker where it matters.
+
+The helpers take an optional ``ax`` and return the figure, so that panels
+compose: ``fig = plot_per_layer(..., ax=axes[0])``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from utils._validation import as_float_array
+
+# Okabe-Ito, in their usual order, then Tol-muted extras.
+OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
+             "#CC79A7"]
+_EXTRA = {"indigo": "#332288", "olive": "#999933", "wine": "#882255", "teal": "#44AA99",
+          "grey": "#888888"}
+
+COLORS: dict[str, str] = {
+    # activations
+    "sigmoid": "#E69F00",
+    "tanh": "#56B4E9",
+    "relu": "#0072B2",
+    "leaky_relu": "#009E73",
+    "prelu": _EXTRA["teal"],
+    "elu": "#CC79A7",
+    "selu": "#D55E00",
+    "gelu": _EXTRA["wine"],
+    "gelu_tanh": _EXTRA["olive"],
+    "swish": _EXTRA["indigo"],
+    "softplus": "#000000",
+    "identity": _EXTRA["grey"],
+    # initializers
+    "zeros": _EXTRA["grey"],
+    "small_normal": "#56B4E9",
+    "standard_normal": "#D55E00",
+    "glorot": "#E69F00",
+    "he": "#0072B2",
+    "lecun": "#009E73",
+    "torch_default": "#CC79A7",
+    # optimizers
+    "sgd": "#000000",
+    "momentum": "#E69F00",
+    "nesterov": "#D55E00",
+    "adagrad": "#009E73",
+    "rmsprop": "#56B4E9",
+    "adam": "#0072B2",
+    "adamw": "#CC79A7",
+    # implementations
+    "numpy": "#009E73",
+    "pytorch": "#D55E00",
+    "keras": "#0072B2",
+}
+ALIASES = {"xavier": "glorot", "kaiming": "he", "silu": "swish", "linear": "identity",
+           "torch": "pytorch", "tensorflow": "keras", "leakyrelu": "leaky_relu"}
+
+
+def color(name: str) -> str:
+    """The book's fixed colour for an activation, initializer, optimizer or framework.
+
+    Matching ignores case and a suffix after the first space or "+", so
+    ``"ReLU + He"`` gets the colour of ``"relu"``.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {type(name).__name__}")
+    key = name.strip().lower().replace("-", "_").split(" ")[0].split("+")[0]
+    key = ALIASES.get(key, key)
+    if key not in COLORS:
+        raise ValueError(f"no book colour for {name!r}; known: {', '.join(sorted(COLORS))}")
+    return COLORS[key]
+
+
+def _series_color(label: str, index: int, colors: Mapping[str, str] | None) -> str:
+    if colors and label in colors:
+        return colors[label]
+    try:
+        return color(label)
+    except ValueError:
+        return OKABE_ITO[(index + 1) % len(OKABE_ITO)]
+
+
+def use_book_style() -> None:
+    """Set the book's matplotlib style (sizes, fonts, grid, colour cycle, PNG resolution)."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    mpl.rcParams.update({
+        "figure.figsize": (6.4, 3.6),
+        "figure.dpi": 90,
+        "savefig.dpi": 90,
+        "figure.constrained_layout.use": True,
+        "font.size": 10,
+        "axes.titlesize": 11,
+        "axes.labelsize": 10,
+        "legend.fontsize": 9,
+        "legend.frameon": False,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "lines.linewidth": 1.8,
+        "lines.markersize": 4,
+        "axes.prop_cycle": cycler(color=OKABE_ITO[1:] + [OKABE_ITO[0]]),
+        "image.cmap": "viridis",
+    })
+
+
+def _axes(ax):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots()
+        return fig, ax
+    return ax.figure, ax
+
+
+def plot_per_layer(series: Mapping[str, np.ndarray], *, ylabel: str, ax=None,
+                   logy: bool = False, title: str | None = None, xlabel: str = "layer",
+                   first_layer: int = 1, colors: Mapping[str, str] | None = None):
+    """One line per series of per-layer values (layer ``first_layer`` on the left)."""
+    if not isinstance(series, Mapping) or not series:
+        raise ValueError("series must be a non-empty mapping from label to per-layer values")
+    fig, ax = _axes(ax)
+    markers = "osD^vP*X"
+    for i, (label, values) in enumerate(series.items()):
+        values = as_float_array(values, f"series[{label!r}]", ndim=1, allow_nonfinite=True)
+        if logy and np.any(values[np.isfinite(values)] <= 0):
+            raise ValueError(f"series {label!r} has values <= 0, which a log axis cannot show")
+        layers = np.arange(first_layer, first_layer + len(values))
+        ax.plot(layers, values, marker=markers[i % len(markers)], label=label,
+                color=_series_color(label, i, colors))
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def plot_runs(x, runs: Mapping[str, np.ndarray], *, xlabel: str, ylabel: str, ax=None,
+              logy: bool = False, title: str | None = None,
+              colors: Mapping[str, str] | None = None):
+    """Mean over seeds as a line, the min-max range over seeds shaded.
+
+    ``runs[label]`` has shape (num_seeds, len(x)).
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty mapping from label to (seeds, points) arrays")
+    x = as_float_array(x, "x", ndim=1)
+    fig, ax = _axes(ax)
+    for i, (label, values) in enumerate(runs.items()):
+        values = as_float_array(values, f"runs[{label!r}]", ndim=2)
+        if values.shape[1] != len(x):
+            raise ValueError(f"runs[{label!r}] has {values.shape[1]} points per seed, "
+                             f"x has {len(x)}")
+        c = _series_color(label, i, colors)
+        n = values.shape[0]
+        ax.plot(x, values.mean(axis=0), color=c, label=f"{label} (mean of {n})")
+        ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=c, alpha=0.2,
+                        linewidth=0)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return fig
