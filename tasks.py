@@ -66,7 +66,6 @@ def quiet_framework_env() -> dict[str, str]:
     # started by the tools below sees them before anything imports TensorFlow.
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env["TF_ENABLE_ONEDNN_OPTS"] = "0"
-    env.setdefault("MPLBACKEND", "Agg")
     return env
 
 

@@ -76,7 +76,8 @@ def check_vanishing_depth(answer, *, factor: float = 0.25, shrink_to: float = 1e
     ``shrink_to`` times smaller? (The smallest depth at which that is guaranteed.)"""
     if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
         raise AssertionError(f"answer with a whole number of layers, got {answer!r}")
-    want = int(np.ceil(np.log(shrink_to) / np.log(factor)))
+    # smallest whole L with factor**L <= shrink_to (a relative slack absorbs log rounding)
+    want = int(np.ceil(np.log(shrink_to) / np.log(factor) - 1e-9))
     if answer != want:
         direction = "few" if answer < want else "many"
         raise AssertionError(f"{answer} layers is too {direction}: {factor}**{answer} = "

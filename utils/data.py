@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utils._validation import check_fraction, check_positive_int
+from utils._validation import check_fraction, check_positive_int, check_rng
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,44 @@ def load_digits(*, val_fraction: float = 0.2, test_fraction: float = 0.2,
 def subsample(X, y, n: int, rng: np.random.Generator):
     """``n`` examples drawn without replacement (e.g. a small training set that overfits)."""
     n = check_positive_int(n, "n")
+    rng = check_rng(rng)
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same length: {len(X)} examples, {len(y)} labels")
     if n > len(X):
         raise ValueError(f"cannot draw {n} examples from {len(X)}")
     idx = rng.choice(len(X), size=n, replace=False)
     return X[idx], y[idx]
+
+
+# --- Synthetic sequences ------------------------------------------------------------------
+
+
+def adding_problem(n: int, seq_len: int, rng: np.random.Generator, *, dtype=np.float64):
+    """The adding problem (Hochreiter & Schmidhuber, 1997): sum two marked numbers.
+
+    Each of the ``n`` sequences has ``seq_len`` steps with two input channels: a number
+    drawn uniformly from [0, 1], and a marker that is 1 at exactly two steps (one in the
+    first half of the sequence, one in the second) and 0 elsewhere. The target is the sum
+    of the two marked numbers. Returns ``X`` of shape (n, seq_len, 2) and ``y`` of shape
+    (n, 1). The first marker lies up to ``seq_len`` steps before the end, so the longer
+    the sequence, the further back in time the gradient must carry the information.
+    Always predicting 1 (the mean target) gives a mean squared error of 1/6.
+    """
+    n = check_positive_int(n, "n")
+    seq_len = check_positive_int(seq_len, "seq_len")
+    if seq_len < 2:
+        raise ValueError(f"seq_len must be at least 2 (two marked steps), got {seq_len}")
+    rng = check_rng(rng)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
+    half = seq_len // 2
+    values = rng.uniform(0.0, 1.0, size=(n, seq_len))
+    first = rng.integers(0, half, size=n)
+    second = rng.integers(half, seq_len, size=n)
+    markers = np.zeros((n, seq_len))
+    rows = np.arange(n)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    X = np.stack([values, markers], axis=-1).astype(dtype)
+    y = (values[rows, first] + values[rows, second])[:, None].astype(dtype)
+    return X, y

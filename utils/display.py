@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 
+import numpy as np
+
 
 def show_source(*objects):
     """Display the source of functions or classes from ``utils``, syntax-highlighted.
@@ -34,7 +36,8 @@ def format_table(rows: Sequence[Sequence], headers: Sequence[str], *,
     for r, row in enumerate(rows):
         if len(row) != len(headers):
             raise ValueError(f"row {r} has {len(row)} entries, expected {len(headers)}")
-        cells.append([format(v, floatfmt) if isinstance(v, float) else str(v) for v in row])
+        cells.append([format(float(v), floatfmt) if isinstance(v, (float, np.floating)) else str(v)
+                      for v in row])
     widths = [max(len(row[c]) for row in cells) for c in range(len(headers))]
 
     def line(row):

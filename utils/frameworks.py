@@ -64,7 +64,7 @@ def _silenced_stderr_fd():
 
 def import_tensorflow():
     """Import TensorFlow with its C++ logging silenced and oneDNN off; return the module."""
-    if "tensorflow" in sys.modules:
+    if sys.modules.get("tensorflow") is not None:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # oneDNN kernels change the floating-point results; every runner uses the same setting.

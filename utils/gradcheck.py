@@ -44,14 +44,16 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-5,
     f_x = f() if method == "forward" else None
     for i in np.ndindex(x.shape):
         old = x[i]
-        x[i] = old + h
-        f_plus = f()
-        if method == "central":
-            x[i] = old - h
-            grad[i] = (f_plus - f()) / (2 * h)
-        else:
-            grad[i] = (f_plus - f_x) / h
-        x[i] = old
+        try:
+            x[i] = old + h
+            f_plus = f()
+            if method == "central":
+                x[i] = old - h
+                grad[i] = (f_plus - f()) / (2 * h)
+            else:
+                grad[i] = (f_plus - f_x) / h
+        finally:
+            x[i] = old
     if not np.isfinite(grad).all():
         raise FloatingPointError("f returned a non-finite value during the finite differences")
     return grad

@@ -271,12 +271,14 @@ def train_sgd(model: MLP, X, y, *, lr: float, epochs: int, batch_size: int,
         order = rng.permutation(len(X))
         for start in range(0, len(X), batch_size):
             idx = order[start:start + batch_size]
-            loss, grads = model.loss_and_gradients(X[idx], y[idx])
-            if not np.isfinite(loss):
-                raise FloatingPointError(f"the loss became {loss} in epoch {epoch + 1}; "
-                                         "lower the learning rate")
-            for p, g in zip(params, (g for pair in grads for g in pair), strict=True):
-                p -= lr * g
+            try:
+                with np.errstate(over="raise", invalid="raise"):
+                    loss, grads = model.loss_and_gradients(X[idx], y[idx])
+                    for p, g in zip(params, (g for pair in grads for g in pair), strict=True):
+                        p -= lr * g
+            except FloatingPointError as exc:
+                raise FloatingPointError(f"training diverged in epoch {epoch + 1} ({exc}): "
+                                         f"lower the learning rate (lr={lr:g})") from None
         record(history)
     return history
 

@@ -13,11 +13,12 @@ compose: ``fig = plot_per_layer(..., ax=axes[0])``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
 
-from utils._validation import as_float_array
+from utils._validation import as_float_array, check_positive_int
 
 # Okabe-Ito, in their usual order, then Tol-muted extras.
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
@@ -72,11 +73,13 @@ def color(name: str) -> str:
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {type(name).__name__}")
-    key = name.strip().lower().replace("-", "_").split(" ")[0].split("+")[0]
-    key = ALIASES.get(key, key)
-    if key not in COLORS:
-        raise ValueError(f"no book colour for {name!r}; known: {', '.join(sorted(COLORS))}")
-    return COLORS[key]
+    text = name.strip().lower().replace("-", "_")
+    head = re.split(r"\s*[+,(]\s*", text)[0].strip()
+    for candidate in (head.replace(" ", "_"), head.replace(" ", ""), head.split(" ")[0]):
+        key = ALIASES.get(candidate, candidate)
+        if key in COLORS:
+            return COLORS[key]
+    raise ValueError(f"no book colour for {name!r}; known: {', '.join(sorted(COLORS))}")
 
 
 def _series_color(label: str, index: int, colors: Mapping[str, str] | None) -> str:
@@ -164,6 +167,8 @@ def plot_runs(x, runs: Mapping[str, np.ndarray], *, xlabel: str, ylabel: str, ax
         if values.shape[1] != len(x):
             raise ValueError(f"runs[{label!r}] has {values.shape[1]} points per seed, "
                              f"x has {len(x)}")
+        if logy and np.any(values <= 0):
+            raise ValueError(f"runs[{label!r}] has values <= 0, which a log axis cannot show")
         c = _series_color(label, i, colors)
         n = values.shape[0]
         ax.plot(x, values.mean(axis=0), color=c, label=f"{label} (mean of {n})")
@@ -176,4 +181,100 @@ def plot_runs(x, runs: Mapping[str, np.ndarray], *, xlabel: str, ylabel: str, ax
     if title:
         ax.set_title(title)
     ax.legend()
+    return fig
+
+
+def plot_layer_histograms(layers, *, bins: int = 40, value_range: tuple[float, float] | None = None,
+                          xlabel: str = "activation value", ylabel: str = "fraction of values",
+                          logy: bool = False, ncols: int | None = None, first_layer: int = 1,
+                          colors: Mapping[str, str] | None = None, color: str | None = None,
+                          show_stats: bool = True, title: str | None = None):
+    """A grid of histograms, one panel per layer (e.g. activations or gradients).
+
+    ``layers`` is either a sequence of arrays, one per layer (each array's values are pooled),
+    drawn as a grid with ``ncols`` columns (default: up to 5); or a mapping from a label to
+    such a sequence, drawn with one row per label and one column per layer, so that rows
+    compare conditions (e.g. ``{"tanh + Glorot": [...], "ReLU + He": [...]}``).
+
+    Bar heights are the fraction of the layer's values in each bin (they sum to 1 per
+    panel), so layers stay comparable even when their values pile up in a single bin.
+    ``value_range=(low, high)`` fixes the bins of every panel, and values outside it are
+    counted in the edge bins; without it each row uses the range of its own values. With
+    ``show_stats`` every panel prints the mean and standard deviation of its values.
+    Colours: ``color`` for a single series; with rows, ``colors[label]`` or the book colour
+    of the label (see :func:`color`). Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    if isinstance(layers, Mapping):
+        if not layers:
+            raise ValueError("layers must not be empty")
+        rows = {str(k): list(v) for k, v in layers.items()}
+    elif isinstance(layers, (list, tuple)):
+        rows = {"": list(layers)}
+    else:
+        raise TypeError("layers must be a sequence of arrays (one per layer) or a mapping from "
+                        f"label to such a sequence, got {type(layers).__name__}")
+    bins = check_positive_int(bins, "bins")
+    counts = {label: len(v) for label, v in rows.items()}
+    if min(counts.values()) == 0:
+        raise ValueError(f"every row needs at least one layer, got {counts}")
+    if len(set(counts.values())) != 1:
+        raise ValueError(f"every row needs the same number of layers, got {counts}")
+    if value_range is not None:
+        if len(value_range) != 2 or not value_range[0] < value_range[1]:
+            raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}")
+        value_range = (float(value_range[0]), float(value_range[1]))
+    data = {label: [as_float_array(a, f"layers[{label!r}][{i}]").ravel() for i, a in enumerate(v)]
+            for label, v in rows.items()}
+    num_layers = next(iter(counts.values()))
+    if len(rows) == 1:
+        ncols = min(5, num_layers) if ncols is None else check_positive_int(ncols, "ncols")
+        nrows = -(-num_layers // ncols)
+        positions = [divmod(i, ncols) for i in range(num_layers)]
+    else:
+        if ncols is not None:
+            raise ValueError("ncols applies to a single series; with several rows there is "
+                             "one column per layer")
+        nrows, ncols = len(rows), num_layers
+        positions = None
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.6 * ncols + 0.6, 1.35 * nrows + 0.5),
+                             squeeze=False, sharey="row")
+    for r, (label, arrays) in enumerate(data.items()):
+        c = _series_color(label, r, colors) if label else (color or OKABE_ITO[5])
+        if value_range is not None:
+            low, high = value_range
+        else:
+            low = min(float(a.min()) for a in arrays)
+            high = max(float(a.max()) for a in arrays)
+            if low == high:
+                low, high = low - 0.5, high + 0.5
+        edges = np.linspace(low, high, bins + 1)
+        for i, values in enumerate(arrays):
+            row, col = positions[i] if positions else (r, i)
+            ax = axes[row, col]
+            hist, _ = np.histogram(np.clip(values, low, high), bins=edges)
+            ax.stairs(hist / max(len(values), 1), edges, fill=True, color=c, alpha=0.85)
+            ax.set_xlim(low, high)
+            if logy:
+                ax.set_yscale("log")
+            if row == 0 or positions:
+                ax.set_title(f"layer {first_layer + i}", fontsize=9)
+            if show_stats:
+                ax.text(0.97, 0.95, f"mean {values.mean():.2g}\nstd {values.std():.2g}",
+                        transform=ax.transAxes, ha="right", va="top", fontsize=7)
+            ax.tick_params(labelsize=7)
+            ax.xaxis.set_major_locator(MaxNLocator(3, symmetric=low < 0 < high))
+            if not logy:
+                ax.yaxis.set_major_locator(MaxNLocator(3))
+            if col == 0:
+                ax.set_ylabel(f"{label}\n{ylabel}" if label else ylabel, fontsize=8)
+            if row == nrows - 1 or (positions and i + ncols >= num_layers):
+                ax.set_xlabel(xlabel, fontsize=8)
+    if positions:
+        for i in range(num_layers, nrows * ncols):
+            axes[divmod(i, ncols)].set_visible(False)
+    if title:
+        fig.suptitle(title)
     return fig
