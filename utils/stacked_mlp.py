@@ -1,0 +1,565 @@
+"""Many small PyTorch MLPs trained at once, as one batched computation.
+
+A sweep over learning rates, weight scales and seeds trains hundreds of small
+networks. One at a time, the Python overhead of each step dominates and a sweep takes
+minutes on a CPU; stacked along a leading *member* axis, each layer of all networks is
+one batched matrix product (``torch.bmm``), and the sweep takes seconds.
+
+Member ``k`` of a :class:`StackedMLP` is an ordinary fully connected network::
+
+    z_1 = x W_1 + b_1
+    z_l = g(z_{l-1}) W_l + b_l  (+ z_{l-1} if the member is residual),   l = 2..L
+    logits = g(z_L) W_out + b_out
+
+with ``g = activation(norm(.))`` for ``placement="before"`` (Linear -> Norm -> activation,
+batch norm's usual place) or ``g = norm(activation(.))`` for ``placement="after"``, and
+``norm`` one of ``"none"``, ``"batch"`` (batch normalization, PyTorch's conventions) or
+``"layer"`` (layer normalization), chosen per member. Members never interact: the loss
+that is differentiated is the sum of the members' losses, so member ``k``'s gradient is
+its own. Trained by :func:`fit_stacked` with seed ``s``, a member takes exactly the
+steps that :func:`utils.training.fit` with ``seed=s`` and ``torch.optim.SGD`` takes on
+the network :meth:`StackedMLP.to_sequential` returns (the tests check this).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from utils._validation import as_float_array, check_positive_int
+from utils.frameworks import import_torch, torch_device
+
+torch = import_torch()
+nn = torch.nn
+
+NORMS = ("none", "batch", "layer")
+_ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+                "identity": lambda t: t}
+
+
+def _per_member(value, num_members: int, name: str) -> list:
+    if isinstance(value, (str, bytes, numbers.Number)) or value is None:
+        return [value] * num_members
+    values = list(value)
+    if len(values) != num_members:
+        raise ValueError(f"{name} has {len(values)} entries, expected one per member "
+                         f"({num_members})")
+    return values
+
+
+class StackedMLP(nn.Module):
+    """``num_members`` independent MLPs with layer sizes ``sizes``, evaluated together.
+
+    Parameters (each per-member argument takes one value for all members or a sequence):
+
+    sizes: widths from input to output, e.g. ``[64, 32, 32, 10]``.
+    seeds: per member, the seed of its weight initialization (``torch.Generator``) and, in
+        :func:`fit_stacked`, of its batch order.
+    num_members: needed only when ``seeds`` is a single integer shared by all members.
+    norm: per member, ``"none"``, ``"batch"`` or ``"layer"``, after every hidden Linear.
+    residual: per member, add an identity skip connection around every hidden layer
+        after the first (needs equal hidden widths).
+    init: per member, how the weights of every layer except the output layer are drawn:
+        ``"torch_default"`` (PyTorch's ``nn.Linear`` default, U(-1/sqrt(fan_in),
+        1/sqrt(fan_in)) for weights and biases), ``"he_normal"`` (N(0, 2/fan_in), zero
+        biases) or a float, the standard deviation of N(0, std^2) weights with zero
+        biases. The output layer always gets PyTorch's default.
+    placement: per member, ``"before"`` (Linear -> Norm -> activation) or ``"after"``
+        (Linear -> activation -> Norm).
+    bias: per member, whether the hidden Linear layers have a bias (the output layer
+        always has one). Biases are drawn for every member, so members that differ only
+        here start from the same weights.
+    dtype, device: of the parameters (default float32, :func:`utils.frameworks.torch_device`).
+    eps, momentum: batch/layer norm epsilon and batch norm momentum (the weight of the
+        new batch, PyTorch's convention and defaults); running variances store the
+        unbiased batch variance, as PyTorch does.
+    """
+
+    def __init__(self, sizes: Sequence[int], *, seeds: int | Sequence[int],
+                 num_members: int | None = None, activation: str = "relu",
+                 norm: str | Sequence[str] = "none", residual: bool | Sequence[bool] = False,
+                 init: str | float | Sequence = "torch_default",
+                 placement: str | Sequence[str] = "before", bias: bool | Sequence[bool] = True,
+                 eps: float = 1e-5, momentum: float = 0.1,
+                 dtype=None, device=None):
+        super().__init__()
+        sizes = [check_positive_int(s, "layer size") for s in sizes]
+        if len(sizes) < 3:
+            raise ValueError(f"sizes needs an input, at least one hidden and an output size, "
+                             f"got {sizes}")
+        if num_members is None:
+            if isinstance(seeds, numbers.Integral):
+                raise ValueError("pass num_members, or one seed per member")
+            num_members = len(list(seeds))
+        k = check_positive_int(num_members, "num_members")
+        seeds = [int(s) for s in _per_member(seeds, k, "seeds")]
+        norms = _per_member(norm, k, "norm")
+        if any(n not in NORMS for n in norms):
+            raise ValueError(f"norm must be one of {NORMS}, got {sorted(set(norms))}")
+        residuals = [bool(r) for r in _per_member(residual, k, "residual")]
+        inits = _per_member(init, k, "init")
+        for i in inits:
+            if not (i in ("torch_default", "he_normal") or (
+                    isinstance(i, numbers.Real) and not isinstance(i, bool) and i > 0)):
+                raise ValueError(f'init must be "torch_default", "he_normal" or a positive '
+                                 f"standard deviation, got {i!r}")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, "
+                             f"got {activation!r}")
+        placements = _per_member(placement, k, "placement")
+        if any(p not in ("before", "after") for p in placements):
+            raise ValueError(f'placement must be "before" or "after", got {sorted(set(placements))}')
+        biases_on = [bool(b) for b in _per_member(bias, k, "bias")]
+        hidden = sizes[1:-1]
+        if any(residuals) and len(set(hidden)) != 1:
+            raise ValueError(f"residual members need equal hidden widths, got {hidden}")
+        if eps < 0:
+            raise ValueError(f"eps must be >= 0, got {eps}")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+        dtype = dtype or torch.float32
+        device = device or torch_device()
+
+        self.sizes, self.num_members, self.seeds = sizes, k, seeds
+        self.norms, self.residuals, self.inits = norms, residuals, inits
+        self.activation, self.placements, self.biases_on = activation, placements, biases_on
+        self.eps, self.momentum = float(eps), float(momentum)
+        self.update_running_stats = True  # switched off by probes that must not change them
+        self._act = _ACTIVATIONS[activation]
+        self._kinds = set(norms)
+
+        weights = [[] for _ in sizes[1:]]
+        biases = [[] for _ in sizes[1:]]
+        for member, seed in enumerate(seeds):
+            gen = torch.Generator().manual_seed(seed)
+            for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+                how = "torch_default" if layer == len(sizes) - 2 else inits[member]
+                w, b = _draw_layer(fan_in, fan_out, how, gen)
+                weights[layer].append(w)
+                biases[layer].append(b)
+        self.weights = nn.ParameterList(
+            [nn.Parameter(torch.stack(w).to(dtype=dtype, device=device)) for w in weights])
+        self.biases = nn.ParameterList(
+            [nn.Parameter(torch.stack(b)[:, None, :].to(dtype=dtype, device=device))
+             for b in biases])
+        self.gammas = nn.ParameterList(
+            [nn.Parameter(torch.ones(k, 1, h, dtype=dtype, device=device)) for h in hidden])
+        self.betas = nn.ParameterList(
+            [nn.Parameter(torch.zeros(k, 1, h, dtype=dtype, device=device)) for h in hidden])
+        for i, h in enumerate(hidden):
+            self.register_buffer(f"running_mean_{i}", torch.zeros(k, 1, h, dtype=dtype,
+                                                                  device=device))
+            self.register_buffer(f"running_var_{i}", torch.ones(k, 1, h, dtype=dtype,
+                                                                device=device))
+        codes = torch.tensor([NORMS.index(n) for n in norms], device=device)
+        self.register_buffer("_is_batch", (codes == 1).view(k, 1, 1))
+        self.register_buffer("_is_layer", (codes == 2).view(k, 1, 1))
+        self.register_buffer("_skip", torch.tensor(residuals, dtype=dtype,
+                                                   device=device).view(k, 1, 1))
+        self.register_buffer("_bias_on", torch.tensor(biases_on, dtype=dtype,
+                                                      device=device).view(k, 1, 1))
+        self.register_buffer("_after", torch.tensor([p == "after" for p in placements],
+                                                    device=device).view(k, 1, 1))
+
+    # --- the forward pass -----------------------------------------------------------
+
+    @property
+    def num_hidden(self) -> int:
+        return len(self.sizes) - 2
+
+    def _bias(self, layer: int):
+        b = self.biases[layer]
+        if layer == self.num_hidden or all(self.biases_on):
+            return b
+        if not any(self.biases_on):
+            return None
+        return b * self._bias_on  # members without bias: zero bias, zero gradient
+
+    def _linear(self, a, layer: int):
+        b = self._bias(layer)
+        if b is None:
+            return torch.bmm(a, self.weights[layer])
+        return torch.baddbmm(b, a, self.weights[layer])
+
+    def _norm(self, h, i: int):
+        kinds = self._kinds
+        if kinds == {"none"}:
+            return h
+        gamma, beta = self.gammas[i], self.betas[i]
+        out_bn = out_ln = None
+        if "batch" in kinds:
+            k, n, width = h.shape
+            if self.training and n < 2:
+                raise ValueError("batch normalization in training mode needs at least 2 "
+                                 f"examples per batch, got {n}")
+            stats = self.training and self.update_running_stats or not self.training
+            # PyTorch's fused kernel, with the members' features side by side: (batch, k*width)
+            flat = nn.functional.batch_norm(
+                h.transpose(0, 1).reshape(n, k * width),
+                getattr(self, f"running_mean_{i}").view(-1) if stats else None,
+                getattr(self, f"running_var_{i}").view(-1) if stats else None,
+                gamma.reshape(-1), beta.reshape(-1), training=self.training,
+                momentum=self.momentum, eps=self.eps)
+            out_bn = flat.view(n, k, width).transpose(0, 1)
+            if len(kinds) == 1:
+                return out_bn
+        if "layer" in kinds:
+            out_ln = nn.functional.layer_norm(h, h.shape[-1:], eps=self.eps) * gamma + beta
+            if len(kinds) == 1:
+                return out_ln
+        out = h
+        if out_bn is not None:
+            out = torch.where(self._is_batch, out_bn, out)
+        if out_ln is not None:
+            out = torch.where(self._is_layer, out_ln, out)
+        return out
+
+    def _g(self, h, i: int):
+        if all(p == "before" for p in self.placements):
+            return self._act(self._norm(h, i))
+        if all(p == "after" for p in self.placements):
+            return self._norm(self._act(h), i)
+        # mixed: one normalization call, fed act(h) for "after" members and h otherwise
+        normed = self._norm(torch.where(self._after, self._act(h), h), i)
+        return torch.where(self._after, normed, self._act(normed))
+
+    def forward(self, X, *, return_hidden: bool = False):
+        """Logits of shape (members, batch, classes) for ``X`` of shape (batch, features)
+        (the same examples for every member) or (members, batch, features).
+
+        With ``return_hidden=True`` also the list of hidden representations ``g(z_l)``,
+        the inputs of the Linear layers after the first, each (members, batch, width).
+        """
+        if X.dim() == 2:
+            X = X.expand(self.num_members, *X.shape)
+        if X.dim() != 3 or X.shape[0] != self.num_members or X.shape[2] != self.sizes[0]:
+            raise ValueError(f"X must be (batch, {self.sizes[0]}) or ({self.num_members}, "
+                             f"batch, {self.sizes[0]}), got {tuple(X.shape)}")
+        hidden = []
+        h = self._linear(X, 0)
+        for layer in range(1, self.num_hidden + 1):
+            a = self._g(h, layer - 1)
+            hidden.append(a)
+            z = self._linear(a, layer)
+            if layer == self.num_hidden:
+                return (z, hidden) if return_hidden else z
+            h = z + self._skip * h if any(self.residuals) else z
+
+    # --- one member as an ordinary PyTorch network ---------------------------------
+
+    def to_sequential(self, member: int):
+        """Member ``member`` as a ``torch.nn.Sequential`` with copies of its weights and
+        statistics (Linear, [BatchNorm1d | LayerNorm], activation, ..., Linear), e.g. to
+        compare with :func:`utils.training.mlp`. Residual members have no Sequential form."""
+        if not 0 <= member < self.num_members:
+            raise ValueError(f"member must be in [0, {self.num_members}), got {member}")
+        if self.residuals[member]:
+            raise ValueError("a residual member is not a Sequential network")
+        acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "identity": nn.Identity}
+        norm = self.norms[member]
+        layers = []
+        with torch.no_grad():
+            for layer in range(self.num_hidden + 1):
+                w = self.weights[layer][member]
+                has_bias = layer == self.num_hidden or self.biases_on[member]
+                lin = nn.Linear(*w.shape, bias=has_bias, dtype=w.dtype, device=w.device)
+                lin.weight.copy_(w.T)
+                if has_bias:
+                    lin.bias.copy_(self.biases[layer][member, 0])
+                layers.append(lin)
+                if layer == self.num_hidden:
+                    break
+                block = [acts[self.activation]()]
+                if norm != "none":
+                    block.insert(0 if self.placements[member] == "before" else 1,
+                                 self._norm_module(norm, layer, member))
+                layers.extend(block)
+        return nn.Sequential(*layers).train(self.training)
+
+    def _norm_module(self, norm: str, i: int, member: int):
+        h = self.sizes[i + 1]
+        w = self.gammas[i]
+        if norm == "batch":
+            mod = nn.BatchNorm1d(h, eps=self.eps, momentum=self.momentum, dtype=w.dtype,
+                                 device=w.device)
+            mod.running_mean.copy_(getattr(self, f"running_mean_{i}")[member, 0])
+            mod.running_var.copy_(getattr(self, f"running_var_{i}")[member, 0])
+        else:
+            mod = nn.LayerNorm(h, eps=self.eps, dtype=w.dtype, device=w.device)
+        mod.weight.copy_(self.gammas[i][member, 0])
+        mod.bias.copy_(self.betas[i][member, 0])
+        return mod
+
+
+def _draw_layer(fan_in: int, fan_out: int, how, gen):
+    """Weights (fan_in, fan_out) and biases (fan_out,), drawn from ``gen`` in float64."""
+    if how == "torch_default":
+        # nn.Linear: kaiming_uniform_(a=sqrt(5)) for W, U(-1/sqrt(fan_in), ...) for b; both
+        # bounds are 1/sqrt(fan_in). Drawn in PyTorch's (fan_out, fan_in) layout.
+        bound = 1.0 / math.sqrt(fan_in)
+        w = (torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+        b = (torch.rand(fan_out, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+        return w.T.contiguous(), b
+    std = math.sqrt(2.0 / fan_in) if how == "he_normal" else float(how)
+    w = torch.randn(fan_in, fan_out, generator=gen, dtype=torch.float64) * std
+    return w, torch.zeros(fan_out, dtype=torch.float64)
+
+
+# --- losses, evaluation and training ---------------------------------------------------
+
+
+def member_losses(logits, y):
+    """Mean cross-entropy per member: ``logits`` (members, batch, classes), ``y``
+    (members, batch) or (batch,) integer labels. Returns shape (members,)."""
+    k, n, c = logits.shape
+    if y.dim() == 1:
+        y = y.expand(k, n)
+    return nn.functional.cross_entropy(logits.reshape(k * n, c), y.reshape(k * n),
+                                       reduction="none").view(k, n).mean(dim=1)
+
+
+def evaluate_stacked(model: StackedMLP, X, y) -> tuple[np.ndarray, np.ndarray]:
+    """Per-member mean cross-entropy and accuracy on (X, y), in eval mode, no gradients."""
+    X_t, y_t = _tensors(model, X, y)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        logits = model(X_t)
+        loss = member_losses(logits, y_t)
+        acc = (logits.argmax(dim=2) == y_t).to(logits.dtype).mean(dim=1)
+    model.train(was_training)
+    return loss.cpu().double().numpy(), acc.cpu().double().numpy()
+
+
+def _tensors(model: StackedMLP, X, y):
+    X = as_float_array(X, "X", ndim=2)
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(X) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must be 1-D integer labels, one per row of X; got {y.shape}, "
+                         f"{y.dtype}")
+    p = model.weights[0]
+    return (torch.as_tensor(X, dtype=p.dtype, device=p.device),
+            torch.as_tensor(y, dtype=torch.int64, device=p.device))
+
+
+@dataclass
+class StackedHistory:
+    """Per-member records (first axis: member). Epoch records have index 0 = before
+    training (and only two entries, before and after, if not every epoch was evaluated);
+    ``diverged_at`` is the step whose loss was NaN or infinite (-1: never).
+    A diverged member is frozen and its later records are NaN."""
+
+    train_loss: np.ndarray
+    train_accuracy: np.ndarray
+    val_loss: np.ndarray
+    val_accuracy: np.ndarray
+    step_loss: np.ndarray
+    diverged_at: np.ndarray
+
+    @property
+    def diverged(self) -> np.ndarray:
+        return self.diverged_at >= 0
+
+
+def fit_stacked(model: StackedMLP, X, y, *, lr, epochs: int, batch_size: int,
+                X_val=None, y_val=None, drop_last: bool = False,
+                after_step: Callable | None = None,
+                evaluate_every_epoch: bool = True) -> StackedHistory:
+    """Train every member with plain minibatch SGD at its own learning rate ``lr``
+    (a float or one per member). Member ``k`` draws its batches like
+    :func:`utils.training.fit` with ``seed=model.seeds[k]`` does (a ``torch.Generator``
+    seeded once, one ``randperm`` per epoch). ``drop_last`` skips an incomplete last
+    batch (batch normalization cannot train on a batch of one). ``after_step(model,
+    step)`` runs after every update. Evaluates in eval mode before training and after
+    every epoch (or, with ``evaluate_every_epoch=False``, only after the last one)."""
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    k = model.num_members
+    lrs = np.asarray(_per_member(lr, k, "lr"), dtype=np.float64)
+    if not np.all(np.isfinite(lrs) & (lrs > 0)):
+        raise ValueError(f"learning rates must be positive, got {lrs}")
+    has_val = X_val is not None
+    if has_val != (y_val is not None):
+        raise ValueError("pass both X_val and y_val, or neither")
+    X_t, y_t = _tensors(model, X, y)
+    n = len(X_t)
+    p0 = model.weights[0]
+    lr_t = torch.as_tensor(lrs, dtype=p0.dtype, device=p0.device)
+    # one generator per distinct seed: members with the same seed see the same batches
+    distinct = sorted(set(model.seeds))
+    gens = {s: torch.Generator().manual_seed(s) for s in distinct}
+    rows = torch.tensor([distinct.index(s) for s in model.seeds], device=p0.device)
+    diverged_at = np.full(k, -1)
+    alive = torch.ones(k, dtype=torch.bool, device=p0.device)
+    records = {name: [] for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")}
+
+    def record():
+        for split, (Xs, ys) in (("train", (X, y)), ("val", (X_val, y_val))):
+            if split == "val" and not has_val:
+                continue
+            loss, acc = evaluate_stacked(model, Xs, ys)
+            dead = diverged_at >= 0
+            loss[dead], acc[dead] = np.nan, np.nan
+            records[f"{split}_loss"].append(loss)
+            records[f"{split}_accuracy"].append(acc)
+
+    params = list(model.parameters())
+    neg_lr = (-lr_t).view(-1, 1, 1)  # every parameter is (members, ., .)
+    record()
+    model.train()
+    step_losses = []
+    step = 0
+    for epoch in range(epochs):
+        orders = torch.stack([torch.randperm(n, generator=gens[s]) for s in distinct])
+        orders = orders.to(p0.device)[rows]  # (members, n)
+        stop = n - n % batch_size if drop_last else n
+        for start in range(0, stop, batch_size):
+            idx = orders[:, start:start + batch_size]
+            losses = member_losses(model(X_t[idx]), y_t[idx])
+            bad = ~torch.isfinite(losses.detach()) & alive
+            if bad.any():  # freeze these members: no more updates, NaN records
+                diverged_at[bad.cpu().numpy()] = step
+                alive &= ~bad
+                neg_lr = torch.where(alive, -lr_t, torch.zeros_like(lr_t)).view(-1, 1, 1)
+            for p in params:
+                p.grad = None
+            losses.sum().backward()
+            all_alive = bool(alive.all())
+            with torch.no_grad():
+                for p in params:
+                    if p.grad is None:
+                        continue
+                    g = p.grad if all_alive else torch.nan_to_num(p.grad, 0.0, 0.0, 0.0)
+                    p.addcmul_(neg_lr, g)
+            step_losses.append(losses.detach())
+            step += 1
+            if after_step is not None:
+                after_step(model, step)
+        if evaluate_every_epoch or epoch == epochs - 1:
+            record()
+    empty = np.empty((k, 0))
+    step_loss = torch.stack(step_losses, dim=1).cpu().double().numpy()
+    for member, at in enumerate(diverged_at):
+        if at >= 0:
+            step_loss[member, at:] = np.nan
+    return StackedHistory(
+        train_loss=np.array(records["train_loss"]).T,
+        train_accuracy=np.array(records["train_accuracy"]).T,
+        val_loss=np.array(records["val_loss"]).T if has_val else empty,
+        val_accuracy=np.array(records["val_accuracy"]).T if has_val else empty,
+        step_loss=step_loss, diverged_at=diverged_at)
+
+
+# --- measurements ---------------------------------------------------------------------
+
+
+def _member_grad_sq(model: StackedMLP):
+    total = None
+    for p in model.parameters():
+        if p.grad is None:
+            continue
+        sq = p.grad.pow(2).reshape(model.num_members, -1).sum(dim=1)
+        total = sq if total is None else total + sq
+    return total
+
+
+def weight_grad_norms(model: StackedMLP, X, y) -> np.ndarray:
+    """||dL/dW_l|| for every layer (hidden layers and the output layer), per member:
+    shape (members, layers). Training mode (batch statistics), running statistics untouched."""
+    X_t, y_t = _tensors(model, X, y)
+    was_training, was_updating = model.training, model.update_running_stats
+    model.train()
+    model.update_running_stats = False
+    try:
+        model.zero_grad(set_to_none=True)
+        member_losses(model(X_t), y_t).sum().backward()
+        norms = torch.stack([w.grad.reshape(model.num_members, -1).norm(dim=1)
+                             for w in model.weights], dim=1)
+    finally:
+        model.train(was_training)
+        model.update_running_stats = was_updating
+        model.zero_grad(set_to_none=True)
+    return norms.cpu().double().numpy()
+
+
+@dataclass
+class GradientProbe:
+    """How the loss and the gradient change along the negative gradient, per member.
+
+    ``loss[k, j]`` is L(theta_k - eta_j g_k), ``grad_change[k, j]`` is
+    ||grad L(theta_k - eta_j g_k) - g_k||, with g_k = grad L(theta_k); ``grad_norm[k]`` is
+    ||g_k|| and ``loss0[k]`` is L(theta_k).
+    """
+
+    step_sizes: np.ndarray
+    loss0: np.ndarray
+    grad_norm: np.ndarray
+    loss: np.ndarray
+    grad_change: np.ndarray
+
+    @property
+    def loss_range(self) -> np.ndarray:
+        """max_j L - min_j L over the step sizes (and the current point), per member."""
+        all_losses = np.concatenate([self.loss0[:, None], self.loss], axis=1)
+        return all_losses.max(axis=1) - all_losses.min(axis=1)
+
+    @property
+    def beta_smoothness(self) -> np.ndarray:
+        """max_j ||grad change|| / ||step||, the "effective beta-smoothness" of
+        Santurkar et al. (2018), per member."""
+        steps = self.step_sizes[None, :] * self.grad_norm[:, None]
+        return (self.grad_change / steps).max(axis=1)
+
+
+def probe_gradient_direction(model: StackedMLP, X, y, step_sizes) -> GradientProbe:
+    """Loss and gradient at theta - eta * grad L(theta) for each step size eta (Santurkar et
+    al., 2018), on the batch (X, y), in training mode (batch statistics) without
+    touching the running statistics; the parameters are restored afterwards."""
+    etas = as_float_array(step_sizes, "step_sizes", ndim=1)
+    if np.any(etas <= 0):
+        raise ValueError("step sizes must be positive")
+    X_t, y_t = _tensors(model, X, y)
+    was_training, was_updating = model.training, model.update_running_stats
+    model.train()
+    model.update_running_stats = False
+    params = list(model.parameters())
+    saved = [p.detach().clone() for p in params]
+    try:
+        model.zero_grad(set_to_none=True)
+        loss0 = member_losses(model(X_t), y_t)
+        loss0.sum().backward()
+        grads = [torch.zeros_like(p) if p.grad is None else p.grad.detach().clone()
+                 for p in params]
+        grad_norm = _member_grad_sq(model).sqrt()
+        losses, changes = [], []
+        for eta in etas:
+            with torch.no_grad():
+                for p, p0, g in zip(params, saved, grads, strict=True):
+                    p.copy_(p0 - eta * g)
+            model.zero_grad(set_to_none=True)
+            loss = member_losses(model(X_t), y_t)
+            loss.sum().backward()
+            diff = None
+            for p, g in zip(params, grads, strict=True):
+                new = torch.zeros_like(p) if p.grad is None else p.grad
+                sq = (new - g).pow(2).reshape(model.num_members, -1).sum(dim=1)
+                diff = sq if diff is None else diff + sq
+            losses.append(loss.detach())
+            changes.append(diff.sqrt())
+    finally:
+        with torch.no_grad():
+            for p, p0 in zip(params, saved, strict=True):
+                p.copy_(p0)
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+        model.update_running_stats = was_updating
+
+    def arr(t):
+        return t.detach().cpu().double().numpy()
+
+    return GradientProbe(etas, arr(loss0), arr(grad_norm), arr(torch.stack(losses, dim=1)),
+                         arr(torch.stack(changes, dim=1)))
