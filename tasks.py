@@ -5,6 +5,7 @@
     python3 tasks.py test        # unit tests + every notebook re-run and compared (nbval)
     python3 tasks.py benchmark   # wall time and peak memory of each chapter notebook
     python3 tasks.py lab         # JupyterLab on the book's notebooks
+    python3 tasks.py site-test   # the built book in headless Chromium, offline (tests/site)
 
 Each command first makes sure a virtual environment `.venv` exists next to this
 file with exactly the packages in requirements.txt (it reinstalls when that
@@ -17,8 +18,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -98,6 +101,47 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
     run([python, "tests/benchmark.py", *args.notebooks], env=quiet_framework_env())
 
 
+# The browser tests use Debian's Chromium and its driver (nothing downloaded by selenium)
+# and axe-core from npm, installed into _build/tools (not committed).
+BROWSER_PACKAGES = {"chromium": Path("/usr/bin/chromium"),
+                    "chromium-driver": Path("/usr/bin/chromedriver")}
+AXE_CORE = "axe-core@4.14.1"
+TOOLS = ROOT / "_build" / "tools"
+
+
+def ensure_browser_tools() -> None:
+    """Install Chromium, its driver and npm with apt-get (as root) and axe-core with npm."""
+    missing = [pkg for pkg, path in BROWSER_PACKAGES.items() if not path.exists()]
+    if shutil.which("npm") is None:
+        missing.append("npm")
+    if missing:
+        if shutil.which("apt-get") is None or getattr(os, "geteuid", lambda: -1)() != 0:
+            sys.exit(f"The browser tests need the Debian packages {' '.join(missing)}; "
+                     f"install them with: sudo apt-get install {' '.join(missing)}")
+        run(["apt-get", "update"])
+        run(["apt-get", "install", "-y", "--no-install-recommends", *missing],
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    if not (TOOLS / "node_modules" / "axe-core" / "axe.min.js").exists():
+        run([shutil.which("npm"), "install", "--no-audit", "--no-fund", "--prefix", TOOLS,
+             AXE_CORE])
+
+
+def cmd_site_test(args: argparse.Namespace) -> None:
+    python = ensure_environment()
+    html = Path(os.environ.get("BOOK_HTML") or ROOT / "_build" / "html").resolve()
+    if not (html / "index.html").is_file():
+        sys.exit(f"No built book at {html}: run `python3 tasks.py build` first "
+                 "(or set BOOK_HTML to a built book's html folder).")
+    ensure_browser_tools()
+    env = dict(os.environ, SITE_TESTS="1", BOOK_HTML=str(html))
+    cmd = [str(python), "-m", "pytest", "tests/site", *args.pytest_args]
+    print(f"$ SITE_TESTS=1 BOOK_HTML={html} {' '.join(cmd)}", flush=True)
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=ROOT, env=env)
+    print(f"site-test: {time.perf_counter() - start:.0f} s", flush=True)
+    sys.exit(result.returncode)
+
+
 def cmd_lab(args: argparse.Namespace) -> None:
     ensure_environment()
     run([venv_executable("jupyter"), "lab", "book"], env=quiet_framework_env())
@@ -120,6 +164,9 @@ def main() -> None:
     bench.set_defaults(func=cmd_benchmark)
     lab = sub.add_parser("lab", help="open the notebooks in JupyterLab")
     lab.set_defaults(func=cmd_lab)
+    site = sub.add_parser("site-test", help="test the built book in headless Chromium, offline")
+    site.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest")
+    site.set_defaults(func=cmd_site_test)
     args = parser.parse_args()
     args.func(args)
 

@@ -41,7 +41,7 @@ COLORS: dict[str, str] = {
     "softplus": "#000000",
     "identity": _EXTRA["grey"],
     # initializers
-    "zeros": _EXTRA["grey"],
+    "zeros": "#000000",
     "small_normal": "#56B4E9",
     "standard_normal": "#D55E00",
     "glorot": "#E69F00",
@@ -199,7 +199,9 @@ def plot_layer_histograms(layers, *, bins: int = 40, value_range: tuple[float, f
     Bar heights are the fraction of the layer's values in each bin (they sum to 1 per
     panel), so layers stay comparable even when their values pile up in a single bin.
     ``value_range=(low, high)`` fixes the bins of every panel, and values outside it are
-    counted in the edge bins; without it each row uses the range of its own values. With
+    counted in the edge bins; without it each row uses the range of its own values (from
+    the 0.1 % to the 99.9 % quantile of each layer, so that a few outliers do not squeeze
+    the histograms into one bin; the outliers land in the edge bins). With
     ``show_stats`` every panel prints the mean and standard deviation of its values.
     Colours: ``color`` for a single series; with rows, ``colors[label]`` or the book colour
     of the label (see :func:`color`). Returns the figure.
@@ -239,15 +241,15 @@ def plot_layer_histograms(layers, *, bins: int = 40, value_range: tuple[float, f
                              "one column per layer")
         nrows, ncols = len(rows), num_layers
         positions = None
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.6 * ncols + 0.6, 1.35 * nrows + 0.5),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.5 * ncols + 0.6, 1.45 * nrows + 0.6),
                              squeeze=False, sharey="row")
     for r, (label, arrays) in enumerate(data.items()):
         c = _series_color(label, r, colors) if label else (color or OKABE_ITO[5])
         if value_range is not None:
             low, high = value_range
-        else:
-            low = min(float(a.min()) for a in arrays)
-            high = max(float(a.max()) for a in arrays)
+        else:  # the row's range, ignoring the most extreme 0.1 % on each side of a layer
+            low = min(float(np.quantile(a, 0.001)) for a in arrays)
+            high = max(float(np.quantile(a, 0.999)) for a in arrays)
             if low == high:
                 low, high = low - 0.5, high + 0.5
         edges = np.linspace(low, high, bins + 1)
@@ -259,22 +261,66 @@ def plot_layer_histograms(layers, *, bins: int = 40, value_range: tuple[float, f
             ax.set_xlim(low, high)
             if logy:
                 ax.set_yscale("log")
-            if row == 0 or positions:
-                ax.set_title(f"layer {first_layer + i}", fontsize=9)
+            heading = f"layer {first_layer + i}"
             if show_stats:
-                ax.text(0.97, 0.95, f"mean {values.mean():.2g}\nstd {values.std():.2g}",
-                        transform=ax.transAxes, ha="right", va="top", fontsize=7)
+                heading += f"\nmean {values.mean():.1g}, std {values.std():.2g}"
+            ax.set_title(heading, fontsize=8)
             ax.tick_params(labelsize=7)
-            ax.xaxis.set_major_locator(MaxNLocator(3, symmetric=low < 0 < high))
+            ax.xaxis.set_major_locator(MaxNLocator(2))
             if not logy:
                 ax.yaxis.set_major_locator(MaxNLocator(3))
-            if col == 0:
-                ax.set_ylabel(f"{label}\n{ylabel}" if label else ylabel, fontsize=8)
-            if row == nrows - 1 or (positions and i + ncols >= num_layers):
-                ax.set_xlabel(xlabel, fontsize=8)
+            if col == 0 and label:
+                ax.set_ylabel(label, fontsize=9)
     if positions:
         for i in range(num_layers, nrows * ncols):
             axes[divmod(i, ncols)].set_visible(False)
+    fig.supxlabel(xlabel, fontsize=9)
+    fig.supylabel(ylabel, fontsize=9)
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_sweep(x, runs: Mapping[str, np.ndarray], *, xlabel: str, ylabel: str, ax=None,
+               logx: bool = True, logy: bool = False, title: str | None = None,
+               colors: Mapping[str, str] | None = None):
+    """A hyperparameter sweep: the mean over seeds at each setting, the min-max range shaded.
+
+    ``runs[label]`` has shape (num_seeds, len(x)) and may contain NaN for runs that
+    diverged. A setting where any seed diverged is left out of the line and marked with
+    an "x" along the top edge of the axes, so a missing point is never mistaken for a
+    good one.
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty mapping from label to (seeds, points) arrays")
+    x = as_float_array(x, "x", ndim=1)
+    fig, ax = _axes(ax)
+    any_diverged = False
+    for i, (label, values) in enumerate(runs.items()):
+        values = as_float_array(values, f"runs[{label!r}]", ndim=2, allow_nonfinite=True)
+        if values.shape[1] != len(x):
+            raise ValueError(f"runs[{label!r}] has {values.shape[1]} points per seed, "
+                             f"x has {len(x)}")
+        c = _series_color(label, i, colors)
+        ok = np.isfinite(values).all(axis=0)
+        n = values.shape[0]
+        kept = values[:, ok]
+        ax.plot(x[ok], kept.mean(axis=0), marker="o", color=c, label=f"{label} (mean of {n})")
+        ax.fill_between(x[ok], kept.min(axis=0), kept.max(axis=0), color=c, alpha=0.2,
+                        linewidth=0)
+        if not ok.all():
+            any_diverged = True
+            ax.plot(x[~ok], np.full((~ok).sum(), 0.97 - 0.03 * i), linestyle="none", marker="x",
+                    color=c, transform=ax.get_xaxis_transform(), clip_on=False)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if any_diverged:
+        ax.plot([], [], linestyle="none", marker="x", color="0.3", label="diverged (any seed)")
+    ax.legend()
     return fig
