@@ -69,6 +69,28 @@ def saturated_fraction(activation: Activation, a: np.ndarray) -> float:
         return float(np.mean(np.abs(a) > 0.99))
     if activation.name == "relu":
         return float(np.mean(a == 0))
+    return _saturated_fraction_family(activation.name, a)
+
+
+def _saturated_fraction_family(name: str, a: np.ndarray) -> float:
+    """The same measure for the registered family (parameters at the registry's defaults):
+    the fraction of units whose derivative is below 0.01, read off the output.
+
+    ELU: f'(z) = f(z) + alpha for z <= 0; SELU: f'(z) = f(z) + scale * alpha; softplus:
+    f'(z) = sigmoid(z) = 1 - e^(-f(z)). Leaky ReLU and PReLU never go flat (f' >= the
+    slope). GELU and swish are not monotonic, so their output does not determine f'(z):
+    NaN. Anything else (identity): 0.
+    """
+    from utils import activations
+
+    if name == "elu":
+        return float(np.mean(a + activations.ELU_ALPHA < 0.01))
+    if name == "selu":
+        return float(np.mean(a + activations.SELU_SCALE * activations.SELU_ALPHA < 0.01))
+    if name == "softplus":
+        return float(np.mean(-np.expm1(-a) < 0.01))
+    if name in ("gelu", "gelu_tanh", "swish"):
+        return float("nan")
     return 0.0
 
 
@@ -294,3 +316,111 @@ def relative_weight_change(before: MLP, after: MLP) -> np.ndarray:
                          "is undefined (compare absolute changes instead)")
     return np.array([np.linalg.norm(wa - wb) / n
                      for wb, wa, n in zip(before.weights, after.weights, norms, strict=True)])
+
+
+def train_sgd_many(models: list[MLP], X, y, *, lr: float, epochs: int, batch_size: int,
+                   rngs: list[np.random.Generator], X_val=None, y_val=None) -> list[History]:
+    """:func:`train_sgd` for several networks of the same shape at once, vectorised.
+
+    Equivalent to ``[train_sgd(m, X, y, rng=r, ...) for m, r in zip(models, rngs)]``: each
+    model draws its own minibatch order from its own generator, and is updated in place.
+    The weights of all models are stacked into arrays of shape (num_models, fan_in,
+    fan_out), so one NumPy call does a layer's work for every model; comparing many
+    initializers or seeds then costs little more than training one network. Raises
+    ``FloatingPointError`` if any model's training overflows (train those separately).
+    """
+    if not isinstance(models, (list, tuple)) or not models:
+        raise ValueError("models must be a non-empty list of MLPs")
+    if not all(isinstance(m, MLP) for m in models):
+        raise TypeError("every entry of models must be a utils.mlp.MLP")
+    first = models[0]
+    for i, m in enumerate(models):
+        if m.layer_sizes != first.layer_sizes or m.activation.name != first.activation.name:
+            raise ValueError(f"models[{i}] is a {m.activation.name} network of sizes "
+                             f"{m.layer_sizes}; models[0] is a {first.activation.name} network "
+                             f"of sizes {first.layer_sizes}: all must match")
+    if len({id(m) for m in models}) != len(models):
+        raise ValueError("the same model appears twice in models")
+    if not isinstance(rngs, (list, tuple)) or len(rngs) != len(models):
+        raise ValueError(f"pass one generator per model: {len(models)} models, "
+                         f"got {len(rngs) if isinstance(rngs, (list, tuple)) else rngs!r}")
+    rngs = [check_rng(r) for r in rngs]
+    lr = check_positive_float(lr, "lr")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    X = first._check_input(X)
+    y = _check_labels(y, len(X), first.weights[-1].shape[1])
+    has_val = X_val is not None
+    if has_val != (y_val is not None):
+        raise ValueError("pass both X_val and y_val, or neither")
+    if has_val:
+        X_val = first._check_input(X_val)
+        y_val = _check_labels(y_val, len(X_val), first.weights[-1].shape[1])
+
+    num, depth = len(models), first.num_layers
+    weights = [np.stack([m.weights[layer] for m in models]) for layer in range(depth)]
+    biases = [np.stack([m.biases[layer] for m in models]) for layer in range(depth)]
+    f, f_prime = first.activation.f, first.activation.f_prime
+    rows = np.arange(num)[:, None]
+
+    def forward(A):  # A: (num, n, d) -> logits and the cache of (a_prev, z) per layer
+        cache = []
+        for layer in range(depth):
+            z = A @ weights[layer] + biases[layer][:, None, :]
+            cache.append((A, z))
+            A = f(z) if layer < depth - 1 else z
+        return A, cache
+
+    def log_softmax(logits):
+        shifted = logits - logits.max(axis=2, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+
+    def evaluate(Xs, ys):  # per model: mean cross-entropy and accuracy
+        logits, _ = forward(np.ascontiguousarray(np.broadcast_to(Xs, (num, *Xs.shape))))
+        logp = log_softmax(logits)
+        loss = -logp[:, np.arange(len(ys)), ys].mean(axis=1)
+        return loss, (logits.argmax(axis=2) == ys).mean(axis=1)
+
+    histories = [History([], [], []) for _ in models]
+
+    def record():
+        loss, _ = evaluate(X, y)
+        if has_val:
+            val_loss, val_acc = evaluate(X_val, y_val)
+        for i, h in enumerate(histories):
+            h.train_loss.append(float(loss[i]))
+            if has_val:
+                h.val_loss.append(float(val_loss[i]))
+                h.val_accuracy.append(float(val_acc[i]))
+
+    record()
+    for epoch in range(epochs):
+        orders = np.stack([r.permutation(len(X)) for r in rngs])
+        for start in range(0, len(X), batch_size):
+            idx = orders[:, start:start + batch_size]  # (num, batch)
+            n = idx.shape[1]
+            try:
+                with np.errstate(over="raise", invalid="raise"):
+                    logits, cache = forward(X[idx])
+                    delta = np.exp(log_softmax(logits))
+                    delta[rows, np.arange(n), y[idx]] -= 1.0
+                    delta /= n
+                    for layer in range(depth - 1, -1, -1):
+                        a_prev, _ = cache[layer]
+                        grad_w = a_prev.transpose(0, 2, 1) @ delta
+                        grad_b = delta.sum(axis=1)
+                        if layer > 0:
+                            delta = ((delta @ weights[layer].transpose(0, 2, 1))
+                                     * f_prime(cache[layer - 1][1]))
+                        weights[layer] -= lr * grad_w
+                        biases[layer] -= lr * grad_b
+            except FloatingPointError as exc:
+                raise FloatingPointError(f"training diverged in epoch {epoch + 1} ({exc}) for "
+                                         "at least one model: lower the learning rate "
+                                         f"(lr={lr:g}) or train that model separately") from None
+        record()
+    for i, m in enumerate(models):
+        for layer in range(depth):
+            m.weights[layer][...] = weights[layer][i]
+            m.biases[layer][...] = biases[layer][i]
+    return histories
