@@ -73,3 +73,16 @@ def check_rng(rng) -> np.random.Generator:
         raise TypeError("rng must be a numpy.random.Generator, e.g. np.random.default_rng(0); "
                         f"got {type(rng).__name__}")
     return rng
+
+
+def check_labels(y, n: int, num_classes: int) -> np.ndarray:
+    """``y`` as a 1-D integer array of ``n`` class labels in [0, num_classes)."""
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n:
+        raise ValueError(f"y must be a 1-D array of {n} integer labels, got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+    if n and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"labels must lie in [0, {num_classes - 1}], "
+                         f"got values from {y.min()} to {y.max()}")
+    return y

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utils._validation import as_float_array, check_positive_int
+from utils._validation import as_float_array, check_labels, check_positive_int
 
 
 def check_probabilities(probs, name: str = "probs", *, atol: float = 1e-6) -> np.ndarray:
@@ -34,15 +34,7 @@ def check_probabilities(probs, name: str = "probs", *, atol: float = 1e-6) -> np
     return p
 
 
-def _labels(y, n: int, num_classes: int) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != n:
-        raise ValueError(f"y must be a 1-D array of {n} labels, got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
-    if n and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes - 1}], got {y.min()}..{y.max()}")
-    return y
+_labels = check_labels
 
 
 @dataclass(frozen=True)

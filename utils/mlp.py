@@ -19,6 +19,7 @@ import numpy as np
 
 from utils._validation import (
     as_float_array,
+    check_labels,
     check_positive_float,
     check_positive_int,
     check_rng,
@@ -45,16 +46,7 @@ def cross_entropy(logits, y) -> float:
     return float(-log_probs[np.arange(len(y)), y].mean())
 
 
-def _check_labels(y, n: int, num_classes: int) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != n:
-        raise ValueError(f"y must be a 1-D array of {n} integer labels, got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
-    if n and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes - 1}], "
-                         f"got values from {y.min()} to {y.max()}")
-    return y
+_check_labels = check_labels
 
 
 def saturated_fraction(activation: Activation, a: np.ndarray) -> float:
