@@ -126,6 +126,19 @@ def _axes(ax):
     return ax.figure, ax
 
 
+def _finish_axes(ax, *, xlabel: str, ylabel: str, title: str | None, logy: bool,
+                 logx: bool = False) -> None:
+    """Axis scales, labels and title: the same finish for every helper's axes."""
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+
+
 def plot_per_layer(series: Mapping[str, np.ndarray], *, ylabel: str, ax=None,
                    logy: bool = False, title: str | None = None, xlabel: str = "layer",
                    first_layer: int = 1, colors: Mapping[str, str] | None = None):
@@ -141,12 +154,7 @@ def plot_per_layer(series: Mapping[str, np.ndarray], *, ylabel: str, ax=None,
         layers = np.arange(first_layer, first_layer + len(values))
         ax.plot(layers, values, marker=markers[i % len(markers)], label=label,
                 color=_series_color(label, i, colors))
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
+    _finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logy=logy)
     ax.legend()
     return fig
 
@@ -174,12 +182,7 @@ def plot_runs(x, runs: Mapping[str, np.ndarray], *, xlabel: str, ylabel: str, ax
         ax.plot(x, values.mean(axis=0), color=c, label=f"{label} (mean of {n})")
         ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=c, alpha=0.2,
                         linewidth=0)
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
+    _finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logy=logy)
     ax.legend()
     return fig
 
@@ -312,14 +315,7 @@ def plot_sweep(x, runs: Mapping[str, np.ndarray], *, xlabel: str, ylabel: str, a
             any_diverged = True
             ax.plot(x[~ok], np.full((~ok).sum(), 0.97 - 0.03 * i), linestyle="none", marker="x",
                     color=c, transform=ax.get_xaxis_transform(), clip_on=False)
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
+    _finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logy=logy, logx=logx)
     if any_diverged:
         ax.plot([], [], linestyle="none", marker="x", color="0.3", label="diverged (any seed)")
     ax.legend()
