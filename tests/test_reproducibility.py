@@ -131,3 +131,24 @@ def test_bad_seeds_raise(seed, error):
 def test_bad_frameworks_raise(frameworks):
     with pytest.raises(ValueError, match="frameworks"):
         seed_everything(0, frameworks=frameworks)
+
+
+def test_seed_everything_pins_torch_and_blas_threads(torch):
+    from threadpoolctl import threadpool_info
+
+    before = torch.get_num_threads()
+    try:
+        seed_everything(0, threads=2)
+        assert torch.get_num_threads() == 2
+        seed_everything(0)  # the default pins one thread
+        assert torch.get_num_threads() == 1
+        blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas and all(n == 1 for n in blas)
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True, "1"])
+def test_seed_everything_rejects_bad_thread_counts(threads):
+    with pytest.raises(ValueError, match="threads"):
+        seed_everything(0, threads=threads)

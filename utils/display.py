@@ -68,8 +68,10 @@ def print_setup(seeded: Sequence[str] = ()) -> None:
     if frameworks:
         print(", ".join(frameworks))
     if "torch" in sys.modules:
+        import torch
+
         from utils.frameworks import torch_device
 
-        print(f"PyTorch device: {torch_device()}")
+        print(f"PyTorch device: {torch_device()}, CPU threads: {torch.get_num_threads()}")
     if seeded:
         print("seeded:", ", ".join(seeded))

@@ -10,7 +10,8 @@ import sys
 import numpy as np
 
 
-def seed_everything(seed: int, *, frameworks: str | tuple[str, ...] = "imported") -> tuple[str, ...]:
+def seed_everything(seed: int, *, frameworks: str | tuple[str, ...] = "imported",
+                    threads: int | None = 1) -> tuple[str, ...]:
     """Seed Python's ``random``, NumPy's global generator, and the frameworks.
 
     Parameters
@@ -22,6 +23,13 @@ def seed_everything(seed: int, *, frameworks: str | tuple[str, ...] = "imported"
         already imported, so a NumPy-only chapter never pays for importing them.
         Pass a tuple such as ``("torch", "tensorflow")`` to import and seed them
         explicitly.
+
+    threads:
+        Pin PyTorch's intra-op threads and NumPy's BLAS to this many threads (default 1;
+        ``None`` leaves them alone). The book's models are small, so one thread is the
+        fastest, and it makes results independent of the machine's core count (float
+        sums are ordered differently on different numbers of threads). TensorFlow is
+        pinned to one thread when :func:`utils.frameworks.import_tensorflow` imports it.
 
     Deterministic kernels are switched on as well: ``torch.use_deterministic_algorithms``
     and ``tf.config.experimental.enable_op_determinism``.
@@ -43,9 +51,17 @@ def seed_everything(seed: int, *, frameworks: str | tuple[str, ...] = "imported"
         raise ValueError('frameworks must be "imported" or a tuple drawn from '
                          f'("torch", "tensorflow"), got {frameworks!r}')
 
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
+                                or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 (the global generator, for third-party code)
     seeded = ["random", "numpy"]
+    if threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=int(threads), user_api="blas")
 
     if "torch" in wanted:
         from utils.frameworks import import_torch
@@ -54,6 +70,8 @@ def seed_everything(seed: int, *, frameworks: str | tuple[str, ...] = "imported"
         # Needed by deterministic cuBLAS; harmless on the CPU.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.manual_seed(seed)
+        if threads is not None:
+            torch.set_num_threads(int(threads))
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
         seeded.append("torch")
