@@ -26,9 +26,9 @@ def seed_everything(seed: int, *, frameworks: str | tuple[str, ...] = "imported"
 
     threads:
         Pin PyTorch's intra-op threads and NumPy's BLAS to this many threads (default 1;
-        ``None`` leaves them alone). The book's models are small, so one thread is the
-        fastest, and it makes results independent of the machine's core count (float
-        sums are ordered differently on different numbers of threads). TensorFlow is
+        ``None`` leaves them alone). One thread makes results independent of the
+        machine's core count (float sums are ordered differently on different numbers
+        of threads); the book's models are small, so it costs little time. TensorFlow is
         pinned to one thread when :func:`utils.frameworks.import_tensorflow` imports it.
 
     Deterministic kernels are switched on as well: ``torch.use_deterministic_algorithms``
