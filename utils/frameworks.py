@@ -46,6 +46,48 @@ def _import_or_explain(module: str):
         ) from None
 
 
+class MissingFramework:
+    """Stands in for a framework that is not installed.
+
+    A notebook's setup cell imports the frameworks with ``optional=True``; when one is
+    missing it gets this placeholder instead, the NumPy parts of the chapter still run,
+    and the first cell that uses the framework stops with a :class:`MissingFrameworkError`
+    that names the package and the command that installs it.
+    """
+
+    def __init__(self, module: str, message: str):
+        object.__setattr__(self, "_module", module)
+        object.__setattr__(self, "_message", message)
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("__") and attribute.endswith("__"):
+            raise AttributeError(attribute)
+        raise MissingFrameworkError(self._message, name=self._module)
+
+    def __call__(self, *args, **kwargs):
+        raise MissingFrameworkError(self._message, name=self._module)
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"<{_PRETTY[self._module]} is not installed: {_INSTALL_HINT[self._module]}>"
+
+
+def _optional(importer, module: str, optional: bool):
+    if not optional:
+        return importer()
+    try:
+        return importer()
+    except MissingFrameworkError as exc:
+        return MissingFramework(exc.name or module, str(exc))
+
+
+def is_available(framework) -> bool:
+    """False for the placeholder of a framework that is not installed."""
+    return not isinstance(framework, MissingFramework)
+
+
 @contextlib.contextmanager
 def _silenced_stderr_fd():
     """Send file descriptor 2 to /dev/null (C++ logging bypasses sys.stderr)."""
@@ -62,8 +104,16 @@ def _silenced_stderr_fd():
         os.close(saved)
 
 
-def import_tensorflow():
-    """Import TensorFlow with its C++ logging silenced and oneDNN off; return the module."""
+def import_tensorflow(optional: bool = False):
+    """Import TensorFlow with its C++ logging silenced and oneDNN off; return the module.
+
+    With ``optional=True`` a missing TensorFlow gives a :class:`MissingFramework`
+    placeholder instead of an error (see :func:`import_torch`).
+    """
+    return _optional(_import_tensorflow, "tensorflow", optional)
+
+
+def _import_tensorflow():
     if sys.modules.get("tensorflow") is not None:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -80,8 +130,16 @@ def import_tensorflow():
     return tf
 
 
-def import_keras():
-    """Import Keras 3 (on the TensorFlow backend) through :func:`import_tensorflow`."""
+def import_keras(optional: bool = False):
+    """Import Keras 3 (on the TensorFlow backend) through :func:`import_tensorflow`.
+
+    With ``optional=True`` a missing Keras or TensorFlow gives a :class:`MissingFramework`
+    placeholder instead of an error (see :func:`import_torch`).
+    """
+    return _optional(_import_keras, "keras", optional)
+
+
+def _import_keras():
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import_tensorflow()
     keras = _import_or_explain("keras")
@@ -93,9 +151,14 @@ def import_keras():
     return keras
 
 
-def import_torch():
-    """Import PyTorch, with a clear message if it is missing."""
-    return _import_or_explain("torch")
+def import_torch(optional: bool = False):
+    """Import PyTorch, with a clear message if it is missing.
+
+    With ``optional=True`` a missing PyTorch gives a :class:`MissingFramework`
+    placeholder: the setup cell of a chapter still runs, and the first cell that uses
+    ``torch`` raises :class:`MissingFrameworkError` naming the package to install.
+    """
+    return _optional(lambda: _import_or_explain("torch"), "torch", optional)
 
 
 def torch_device():
