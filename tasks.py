@@ -3,9 +3,14 @@
 
     python3 tasks.py build       # the HTML book in _build/html (warnings are errors)
     python3 tasks.py test        # unit tests + every notebook re-run and compared (nbval)
+    python3 tasks.py test --threads 4   # the same with every kernel limited to 4 threads
+    python3 tasks.py portable    # the notebooks run from a folder outside book/, 4 threads
     python3 tasks.py benchmark   # wall time and peak memory of each chapter notebook
     python3 tasks.py lab         # JupyterLab on the book's notebooks
     python3 tasks.py site-test   # the built book in headless Chromium, offline (tests/site)
+    python3 tasks.py build --without-solutions  # the book without exercise solutions
+    python3 tasks.py assignments # student versions of the nbgrader assignments
+    python3 tasks.py autograde SUBMISSIONS   # autograde with nbgrader, print a score table
 
 Each command first makes sure a virtual environment `.venv` exists next to this
 file with exactly the packages in requirements.txt (it reinstalls when that
@@ -21,6 +26,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from pathlib import Path
@@ -74,6 +80,9 @@ def quiet_framework_env() -> dict[str, str]:
 
 def cmd_build(args: argparse.Namespace) -> None:
     ensure_environment()
+    if args.without_solutions:
+        build_without_solutions(args)
+        return
     builder = [venv_executable("jupyter-book"), "build", ".", "--warningiserror", "--nitpick",
                "--keep-going"]
     if args.all:
@@ -82,18 +91,62 @@ def cmd_build(args: argparse.Namespace) -> None:
     print(f"\nThe book is in {ROOT / '_build' / 'html' / 'index.html'}")
 
 
-def cmd_test(args: argparse.Namespace) -> None:
-    python = ensure_environment()
-    workers = ["-n", str(args.workers), "--dist", "loadfile"] if args.workers > 0 else []
+# The environment variables that set how many threads a kernel's libraries start with:
+# OpenMP (PyTorch's default and NumPy's BLAS), OpenBLAS, MKL and TensorFlow.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def test_env(args: argparse.Namespace) -> dict[str, str]:
     env = quiet_framework_env()
-    if args.workers > 1:
+    if args.threads is not None:
+        if args.threads < 1:
+            sys.exit(f"--threads must be at least 1, got {args.threads}")
+        # Every kernel (and pytest itself) starts with this many threads per library;
+        # the stored outputs must reproduce whatever the number (see book/intro.md).
+        for var in THREAD_VARIABLES:
+            env[var] = str(args.threads)
+        print(f"Threads per library in every kernel: {args.threads}", flush=True)
+    elif args.workers > 1:
         # Parallel kernels each spinning up one BLAS thread per core oversubscribe the
         # CPU and make small matrix products many times slower; one thread each is
         # fastest here. (Outputs do not depend on it: the book prints rounded values.)
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(var, "1")
-    run([python, "-m", "pytest", "tests", "book", "--nbval", "--nbval-current-env",
-         "--nbval-cell-timeout=900", *workers, *args.pytest_args], env=env)
+    return env
+
+
+def cmd_test(args: argparse.Namespace) -> None:
+    python = ensure_environment()
+    workers = ["-n", str(args.workers), "--dist", "loadfile"] if args.workers > 0 else []
+    run([python, "-m", "pytest", "tests", "book", "assignments/source", "--nbval", "--nbval-current-env",
+         "--nbval-cell-timeout=900", *workers, *args.pytest_args], env=test_env(args))
+
+
+def cmd_portable(args: argparse.Namespace) -> None:
+    """Copy the chapter notebooks into a temporary folder outside the repository and
+    re-run them there under strict nbval (the kernel's working directory is the folder
+    of the notebook), with every kernel limited to ``--threads`` threads."""
+    python = ensure_environment()
+    names = args.notebooks or sorted(p.stem for p in (ROOT / "book").glob("*.ipynb"))
+    workers = ["-n", str(args.workers), "--dist", "loadfile"] if args.workers > 0 else []
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="book-elsewhere-") as folder:
+        copies = []
+        for name in names:
+            source = ROOT / "book" / f"{Path(name).stem}.ipynb"
+            if not source.is_file():
+                sys.exit(f"No notebook {source}")
+            copies.append(shutil.copy(source, folder))
+        cmd = [str(python), "-m", "pytest", *copies, "--nbval", "--nbval-current-env",
+               "--nbval-cell-timeout=900", "-p", "no:cacheprovider",
+               "-c", str(ROOT / "pyproject.toml"), "--rootdir", folder, *workers,
+               *args.pytest_args]
+        print(f"$ (cd {folder} && {' '.join(cmd)})", flush=True)
+        result = subprocess.run(cmd, cwd=folder, env=test_env(args))
+    print(f"portable: {len(names)} notebooks in {time.perf_counter() - start:.0f} s "
+          f"with {args.threads} thread(s) per library", flush=True)
+    sys.exit(result.returncode)
 
 
 def cmd_benchmark(args: argparse.Namespace) -> None:
@@ -147,18 +200,78 @@ def cmd_lab(args: argparse.Namespace) -> None:
     run([venv_executable("jupyter"), "lab", "book"], env=quiet_framework_env())
 
 
+# --- the book without solutions, and the nbgrader assignments (assignments/) --------------
+
+NO_SOLUTIONS = ROOT / "_build" / "no-solutions"
+
+
+def build_without_solutions(args: argparse.Namespace) -> None:
+    """The book with sphinx-exercise's ``hide_solutions`` on, into _build/no-solutions.
+
+    The configuration is _config.yml plus a few lines, written to
+    _build/no-solutions/_config.yml: ``hide_solutions: true`` and the local extension
+    book/_ext/hide_gated_solutions.py, which also removes the cells of gated solutions and
+    the page sources (see that file).
+    """
+    text = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    anchors = {"\nsphinx:\n": "\nsphinx:\n  local_extensions:\n"
+                              f"    hide_gated_solutions: {ROOT / 'book' / '_ext'}\n",
+               "\n  config:\n": "\n  config:\n    hide_solutions: true\n",
+               # _config.yml lists every extension (local_extensions alone would not load)
+               "\n    extensions:\n": "\n    extensions:\n      - hide_gated_solutions\n"}
+    for anchor, replacement in anchors.items():
+        if text.count(anchor) != 1:
+            sys.exit(f"_config.yml: expected one {anchor.strip()!r} block to extend")
+        text = text.replace(anchor, replacement)
+    NO_SOLUTIONS.mkdir(parents=True, exist_ok=True)
+    config = NO_SOLUTIONS / "_config.yml"
+    config.write_text(text, encoding="utf-8")
+    builder = [venv_executable("jupyter-book"), "build", ".", "--config", config,
+               "--path-output", NO_SOLUTIONS, "--warningiserror", "--nitpick", "--keep-going"]
+    if args.all:
+        builder.append("--all")
+    run(builder, env=quiet_framework_env())
+    print(f"\nThe book without solutions is in {NO_SOLUTIONS / '_build' / 'html' / 'index.html'}")
+
+
+def cmd_assignments(args: argparse.Namespace) -> None:
+    python = ensure_environment()
+    run([python, "assignments/grading.py", "generate", "--course-dir", args.course_dir])
+
+
+def cmd_autograde(args: argparse.Namespace) -> None:
+    python = ensure_environment()
+    run([python, "assignments/grading.py", "autograde", Path(args.submissions).resolve(),
+         "--course-dir", args.course_dir])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="build the HTML book into _build/html")
     build.add_argument("--all", action="store_true", help="rebuild every page")
+    build.add_argument("--without-solutions", action="store_true",
+                       help="hide every exercise solution; into _build/no-solutions")
     build.set_defaults(func=cmd_build)
     test = sub.add_parser("test", help="run the unit tests and re-run every notebook")
     test.add_argument("-n", "--workers", type=int, default=2,
                       help="parallel pytest workers (0 = run in this process)")
+    test.add_argument("--threads", type=int, default=None, metavar="N",
+                      help="start every kernel's OpenMP/BLAS/TensorFlow with N threads "
+                           "(default: 1 when workers > 1, else the libraries' own default)")
     test.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest")
     test.set_defaults(func=cmd_test)
+    portable = sub.add_parser("portable", help="re-run the notebooks from a folder outside "
+                                               "book/ (nbval), kernels limited to N threads")
+    portable.add_argument("notebooks", nargs="*", help="chapter names (default: all)")
+    portable.add_argument("--threads", type=int, default=4, metavar="N",
+                          help="threads per library in every kernel (default 4)")
+    portable.add_argument("-n", "--workers", type=int, default=2,
+                          help="parallel pytest workers (0 = run in this process)")
+    portable.add_argument("--pytest-args", dest="pytest_args", nargs="*", default=[],
+                          help="extra arguments passed to pytest")
+    portable.set_defaults(func=cmd_portable)
     bench = sub.add_parser("benchmark", help="time each chapter notebook in a fresh kernel")
     bench.add_argument("notebooks", nargs="*", help="notebooks to time (default: all chapters)")
     bench.set_defaults(func=cmd_benchmark)
@@ -167,6 +280,19 @@ def main() -> None:
     site = sub.add_parser("site-test", help="test the built book in headless Chromium, offline")
     site.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest")
     site.set_defaults(func=cmd_site_test)
+    course_dir = ROOT / "_build" / "nbgrader"
+    assign = sub.add_parser("assignments", help="generate the student versions of the "
+                                                "assignments with nbgrader")
+    assign.add_argument("--course-dir", default=course_dir,
+                        help="working nbgrader course folder (default: _build/nbgrader)")
+    assign.set_defaults(func=cmd_assignments)
+    grade = sub.add_parser("autograde", help="autograde submitted notebooks with nbgrader "
+                                             "and print a score table")
+    grade.add_argument("submissions", help="folder laid out as SUBMISSIONS/<student>/"
+                                           "<assignment>/<assignment>.ipynb")
+    grade.add_argument("--course-dir", default=course_dir,
+                       help="working nbgrader course folder (default: _build/nbgrader)")
+    grade.set_defaults(func=cmd_autograde)
     args = parser.parse_args()
     args.func(args)
 

@@ -162,3 +162,40 @@ def test_vanishing_depth(kwargs, capsys):
 def test_vanishing_depth_needs_a_whole_number(answer):
     with pytest.raises(AssertionError, match="whole number"):
         checks.check_vanishing_depth(answer)
+
+
+# --- training health: saturation fraction ------------------------------------------------
+
+
+def test_saturation_fraction_accepts_the_reference(capsys):
+    from utils import health
+
+    assert_correct(checks.check_saturation_fraction, health.saturation_fraction, capsys)
+
+    def own(a, kind):
+        a = np.asarray(a)
+        tail = np.abs(a) > 0.99 if kind == "tanh" else (a < 0.01) | (a > 0.99)
+        return float(tail.sum() / tail.size)
+
+    assert_correct(checks.check_saturation_fraction, own, capsys)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda a, k: float(np.sum(np.abs(a) > 0.99) if k == "tanh"
+                        else np.sum((a < 0.01) | (a > 0.99))), "count"),
+    (lambda a, k: float(np.mean(a > 0.99) if k == "tanh"
+                        else np.mean((a < 0.01) | (a > 0.99))), "both ends"),
+    (lambda a, k: float(np.mean(np.abs(a) > 0.99)), "lower tail"),
+    (lambda a, k: float(np.mean(np.abs(a) >= 0.99) if k == "tanh"
+                        else np.mean((a <= 0.01) | (a >= 0.99))), "bounds"),
+    (lambda a, k: 0.5, "expected"),
+    (lambda a, k: np.abs(a) > 0.99, "one number"),
+], ids=["count", "no-abs", "tanh-band-for-sigmoid", "inclusive-bounds", "constant", "array"])
+def test_saturation_fraction_rejects_wrong_answers(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_saturation_fraction(wrong)
+
+
+def test_saturation_fraction_needs_a_function():
+    with pytest.raises(TypeError, match="function itself"):
+        checks.check_saturation_fraction(0.3)

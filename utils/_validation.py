@@ -86,3 +86,28 @@ def check_labels(y, n: int, num_classes: int) -> np.ndarray:
         raise ValueError(f"labels must lie in [0, {num_classes - 1}], "
                          f"got values from {y.min()} to {y.max()}")
     return y
+
+
+def check_callable(value, name: str):
+    """``value`` if it can be called, else a TypeError naming the argument."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable (a function), got {type(value).__name__}")
+    return value
+
+
+def check_instance(value, cls, name: str):
+    """``value`` if it is an instance of ``cls`` (a class or a tuple of classes)."""
+    if not isinstance(value, cls):
+        wanted = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+        article = "an" if wanted[0] in "AEIOU" else "a"
+        raise TypeError(f"{name} must be {article} {wanted}, got {type(value).__name__}")
+    return value
+
+
+def check_integer(value, name: str, *, minimum: int | None = None) -> int:
+    """An integer (not a bool), at least ``minimum`` if given."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)

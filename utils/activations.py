@@ -293,6 +293,14 @@ class Activation:
     f: Callable[[np.ndarray], np.ndarray]
     f_prime: Callable[[np.ndarray], np.ndarray]
 
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"name must be a non-empty string, got {self.name!r}")
+        for field in ("f", "f_prime"):
+            if not callable(getattr(self, field)):
+                raise TypeError(f"{field} must be callable (a function), "
+                                f"got {type(getattr(self, field)).__name__}")
+
     def __call__(self, x):
         return self.f(x)
 

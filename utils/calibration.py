@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utils._validation import as_float_array, check_labels, check_positive_int
+from utils._validation import (
+    as_float_array,
+    check_labels,
+    check_positive_float,
+    check_positive_int,
+)
 
 
 def check_probabilities(probs, name: str = "probs", *, atol: float = 1e-6) -> np.ndarray:
@@ -85,6 +90,7 @@ def negative_log_likelihood(probs, y, *, eps: float = 1e-12) -> float:
     (clipped at ``eps`` so that a confident mistake costs ``-log eps``, not infinity)."""
     p = check_probabilities(probs)
     y = _labels(y, len(p), p.shape[1])
+    eps = check_positive_float(eps, "eps")
     return float(-np.mean(np.log(np.maximum(p[np.arange(len(y)), y], eps))))
 
 

@@ -678,3 +678,116 @@ def check_running_mean(torch_answer, keras_answer, *, steps: int = 20,
                              "batch_mean * (1 - (1 - weight_of_new_batch)**k)")
     print(f"Correct: after {steps} steps PyTorch's running mean is {want_torch:.4g} and "
           f"Keras' is {want_keras:.4g} (of {batch_mean:g}).")
+
+
+# --- training health: diagnosing a network that does not train ----------------------------
+
+
+def check_saturation_fraction(fn: Callable) -> None:
+    """Your ``saturation_fraction(a, kind)``: the fraction of activation values in the flat
+    tails, ``|a| > 0.99`` for ``kind="tanh"`` and outside ``[0.01, 0.99]`` for
+    ``kind="sigmoid"`` (the bounds themselves are not saturated)."""
+    from utils.health import saturation_fraction
+
+    if not callable(fn):
+        raise TypeError(f"pass your function itself, e.g. check(saturation_fraction), got "
+                        f"{type(fn).__name__}")
+    rng = np.random.default_rng(3)
+    edges = np.array([0.99, -0.99, 0.01, 0.5, 0.995, -0.995, 0.005, 0.999999])
+    cases = {
+        "tanh": [np.tanh(rng.normal(0, 2, size=(50, 8))), edges.reshape(2, 4)],
+        "sigmoid": [1 / (1 + np.exp(-rng.normal(0, 4, size=(50, 8)))),
+                    np.abs(edges).reshape(4, 2)],
+    }
+    for kind, arrays in cases.items():
+        for a in arrays:
+            got = fn(a.copy(), kind)
+            if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.number)):
+                raise AssertionError(f"return one number (a fraction), got {type(got).__name__}")
+            want = saturation_fraction(a, kind)
+            if abs(float(got) - want) > 1e-12:
+                count = want * a.size
+                hint = ""
+                if abs(float(got) - count) < 1e-9:
+                    hint = " You returned a count; divide by the number of values."
+                elif kind == "tanh" and abs(float(got) - np.mean(a > 0.99)) < 1e-12:
+                    hint = " tanh saturates at both ends: use the absolute value."
+                elif kind == "sigmoid" and abs(float(got) - np.mean(np.abs(a) > 0.99)) < 1e-12:
+                    hint = " The sigmoid's lower tail is near 0, not near -1."
+                elif abs(float(got) - np.mean((a <= 0.01) | (a >= 0.99))) < 1e-12 or \
+                        abs(float(got) - np.mean(np.abs(a) >= 0.99)) < 1e-12:
+                    hint = " The bounds 0.01 and 0.99 themselves are not saturated (use < and >)."
+                raise AssertionError(f"{kind}: expected {want:.4g} on an array of shape "
+                                     f"{a.shape}, got {float(got):.4g}.{hint}")
+    print("Correct: your saturation fraction matches the toolkit's for tanh and the sigmoid, "
+          "including values exactly on the bounds.")
+
+
+# --- GAN case study: comparing sample sets ------------------------------------------------
+
+
+def check_wasserstein_1d(fn: Callable) -> None:
+    """Your ``fn(u, v)``: the Wasserstein-1 distance between two 1-D samples of equal size.
+
+    Compared with :func:`utils.gan.wasserstein_1d` on unsorted samples of different
+    shapes and scales; the inputs must not be modified.
+    """
+    from utils.gan import wasserstein_1d
+
+    if not callable(fn):
+        raise TypeError(f"pass your function itself, e.g. check(my_w1), got {type(fn).__name__}")
+    rng = np.random.default_rng(11)
+    cases = [(rng.standard_normal(200), 1.5 + 0.5 * rng.standard_normal(200)),
+             (rng.exponential(size=50), rng.uniform(-1, 1, size=50)),
+             (np.array([3.0, 1.0, 2.0]), np.array([2.0, 3.0, 1.0])),  # same values, shuffled
+             (rng.standard_normal(100), rng.standard_normal(100) - 0.2)]
+    for u, v in cases:
+        u_in, v_in = u.copy(), v.copy()
+        got = fn(u_in, v_in)
+        if not np.array_equal(u_in, u) or not np.array_equal(v_in, v):
+            raise AssertionError("your function changed its input arrays (sorting in place?); "
+                                 "use np.sort(u), which returns a sorted copy")
+        if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.number)):
+            raise AssertionError(f"return one number, got {type(got).__name__}")
+        got = float(got)
+        want = wasserstein_1d(u, v)
+        if abs(got - want) <= 1e-9 * max(1.0, want):
+            continue
+        su, sv = np.sort(u), np.sort(v)
+        hint = ""
+        if abs(got - np.mean(np.abs(u - v))) < 1e-9:
+            hint = " You paired the values in the order given: sort both samples first."
+        elif abs(got - np.mean((su - sv) ** 2)) < 1e-9 or abs(got - np.sqrt(np.mean((su - sv) ** 2))) < 1e-9:
+            hint = (" That is a squared (W2-type) cost: W1 averages the absolute differences, "
+                    "do not square them.")
+        elif abs(got - abs(np.mean(su - sv))) < 1e-9 or abs(got - np.mean(su - sv)) < 1e-9:
+            hint = (" Without the absolute value, positive and negative differences cancel "
+                    "(you get the difference of the means).")
+        elif abs(got - np.sum(np.abs(su - sv))) < 1e-9:
+            hint = " Take the mean of the absolute differences, not their sum."
+        raise AssertionError(f"on samples of size {len(u)} expected {want:.6g}, got {got:.6g}."
+                             f"{hint}")
+    print("Correct: your W1 matches the exact distance on four pairs of samples, "
+          "including two shuffled copies of the same values (distance 0).")
+
+
+def check_gan_equilibrium_losses(discriminator_loss, generator_loss) -> None:
+    """The two losses of :func:`utils.gan.train_gans` when D(x) = 1/2 for every input.
+
+    Discriminator: -log D(x) - log(1 - D(G(z))) (two terms, real and fake);
+    generator (non-saturating): -log D(G(z)).
+    """
+    for name, value in (("discriminator_loss", discriminator_loss),
+                        ("generator_loss", generator_loss)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+            raise AssertionError(f"{name} must be a number, got {value!r}")
+    d, g = float(discriminator_loss), float(generator_loss)
+    if abs(d - 2 * np.log(2)) > 1e-3:
+        hint = (" The discriminator's loss has two terms, -log(1/2) for the real batch and "
+                "-log(1 - 1/2) for the fake one." if abs(d - np.log(2)) < 1e-3 else "")
+        raise AssertionError(f"discriminator loss: expected {2 * np.log(2):.4f}, got {d:.4g}.{hint}")
+    if abs(g - np.log(2)) > 1e-3:
+        raise AssertionError(f"generator loss: expected {np.log(2):.4f}, got {g:.4g}. The "
+                             "generator's loss is the single term -log D(G(z)) with D = 1/2.")
+    print(f"Correct: at D = 1/2 the discriminator's loss is 2 ln 2 = {2 * np.log(2):.4f} and "
+          f"the generator's ln 2 = {np.log(2):.4f}.")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utils._validation import check_fraction, check_positive_int, check_rng
+from utils._validation import check_fraction, check_integer, check_positive_int, check_rng
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ def load_digits(*, val_fraction: float = 0.2, test_fraction: float = 0.2,
 
     val_fraction = check_fraction(val_fraction, "val_fraction")
     test_fraction = check_fraction(test_fraction, "test_fraction")
+    seed = check_integer(seed, "seed", minimum=0)
     if val_fraction + test_fraction >= 1:
         raise ValueError("val_fraction + test_fraction must be < 1, got "
                          f"{val_fraction} + {test_fraction}")

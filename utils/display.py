@@ -60,6 +60,10 @@ def print_setup(seeded: Sequence[str] = ()) -> None:
 
     from utils.frameworks import versions
 
+    if isinstance(seeded, str) or not isinstance(seeded, Sequence) or not all(
+            isinstance(s, str) for s in seeded):
+        raise TypeError("seeded must be a sequence of names, as returned by seed_everything(), "
+                        f"got {seeded!r}")
     v = versions()
     names = ", ".join(f"{k} {v[k]}" for k in ("python", "numpy", "matplotlib"))
     frameworks = [f"{k} {v[k]}" for k in ("torch", "tensorflow", "keras")

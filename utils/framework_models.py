@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from utils._validation import as_float_array, check_instance, check_labels
 from utils.frameworks import import_keras, import_torch, torch_device
 from utils.mlp import MLP
 
@@ -18,6 +19,7 @@ _TORCH_ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "ide
 
 def torch_mlp(model: MLP):
     """A ``torch.nn.Sequential`` of Linear + activation layers holding ``model``'s weights."""
+    check_instance(model, MLP, "model")
     torch = import_torch()
     nn = torch.nn
     name = model.activation.name
@@ -37,6 +39,7 @@ def torch_mlp(model: MLP):
 
 def keras_mlp(model: MLP):
     """A ``keras.Sequential`` of Dense layers holding ``model``'s weights (float64)."""
+    check_instance(model, MLP, "model")
     keras = import_keras()
     name = model.activation.name
     activation = "linear" if name == "identity" else name
@@ -53,7 +56,10 @@ def keras_mlp(model: MLP):
 
 def torch_weight_grad_norms(net, X, y) -> np.ndarray:
     """||dL/dW|| per Linear layer of a PyTorch net, by autograd (mean cross-entropy)."""
+    X = as_float_array(X, "X", ndim=2)
+    y = check_labels(y, len(X), num_classes=np.iinfo(np.int64).max)
     torch = import_torch()
+    check_instance(net, torch.nn.Sequential, "net")
     device = next(net.parameters()).device
     X_t = torch.as_tensor(X, dtype=torch.float64, device=device)
     y_t = torch.as_tensor(y, dtype=torch.int64, device=device)
@@ -72,7 +78,10 @@ def keras_weight_grad_norms(net, X, y, loss_dtype: str = "float64") -> np.ndarra
     """
     if loss_dtype not in ("float32", "float64"):
         raise ValueError(f'loss_dtype must be "float32" or "float64", got {loss_dtype!r}')
+    X = as_float_array(X, "X", ndim=2)
+    y = check_labels(y, len(X), num_classes=np.iinfo(np.int64).max)
     keras = import_keras()
+    check_instance(net, keras.Model, "net")
     import tensorflow as tf
 
     X_t = tf.constant(X, dtype=tf.float64)

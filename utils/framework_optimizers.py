@@ -16,7 +16,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from utils._validation import as_float_array
+from utils._validation import (
+    as_float_array,
+    check_callable,
+    check_instance,
+    check_positive_float,
+)
 from utils.frameworks import import_keras, import_torch, torch_device
 
 
@@ -35,7 +40,7 @@ def _check_steps(num_steps) -> int:
 
 def keras_lr(lr: float) -> float:
     """The learning rate a Keras optimizer actually applies: ``lr`` rounded to float32."""
-    return float(np.float32(lr))
+    return float(np.float32(check_positive_float(lr, "lr")))
 
 
 def torch_trajectory(make_optimizer: Callable, gradient: Callable, x0, num_steps: int, *,
@@ -46,9 +51,11 @@ def torch_trajectory(make_optimizer: Callable, gradient: Callable, x0, num_steps
     ``lambda ps: torch.optim.Adam(ps, lr=1e-3)``. Before step ``k`` the learning rate of
     every parameter group is set to ``lr_schedule(k)`` if given.
     """
-    torch = import_torch()
     num_steps = _check_steps(num_steps)
+    check_callable(make_optimizer, "make_optimizer")
+    check_callable(gradient, "gradient")
     single, arrays = _start(x0)
+    torch = import_torch()
     device = torch_device()
     params = [torch.tensor(a, dtype=torch.float64, device=device, requires_grad=True)
               for a in arrays]
@@ -79,9 +86,11 @@ def keras_trajectory(optimizer, gradient: Callable, x0, num_steps: int, *,
     applied with ``optimizer.apply_gradients([(g, v), ...])``. Before step ``k``
     ``optimizer.learning_rate = lr_schedule(k)`` if given.
     """
-    keras = import_keras()
     num_steps = _check_steps(num_steps)
+    check_callable(gradient, "gradient")
     single, arrays = _start(x0)
+    keras = import_keras()
+    check_instance(optimizer, keras.optimizers.Optimizer, "optimizer")
     variables = [keras.Variable(a, dtype="float64") for a in arrays]
 
     def flat():

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from utils._validation import as_float_array, check_positive_float
+from utils._validation import as_float_array, check_callable, check_instance, check_positive_float
 
 
 def relative_error(a, b) -> float:
@@ -35,11 +35,13 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-5,
 
     ``f`` takes no arguments and reads ``x``, which is modified in place and restored.
     """
+    check_callable(f, "f")
     h = check_positive_float(h, "h")
     if method not in ("central", "forward"):
         raise ValueError(f'method must be "central" or "forward", got {method!r}')
     if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
         raise TypeError("x must be a floating-point numpy array (it is perturbed in place)")
+    as_float_array(x, "x")  # finite
     grad = np.empty_like(x)
     f_x = f() if method == "forward" else None
     for i in np.ndindex(x.shape):
@@ -65,6 +67,9 @@ def check_mlp_gradients(model, X, y, h: float = 1e-5, method: str = "central") -
     Returns ``[err(W_1), err(b_1), err(W_2), ...]``. Use a float64 model and a small
     batch; every parameter entry costs two forward passes.
     """
+    from utils.mlp import MLP
+
+    check_instance(model, MLP, "model")
     _, grads = model.loss_and_gradients(X, y)
     analytic = [g for pair in grads for g in pair]
     errors = []

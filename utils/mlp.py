@@ -19,6 +19,7 @@ import numpy as np
 
 from utils._validation import (
     as_float_array,
+    check_instance,
     check_labels,
     check_positive_float,
     check_positive_int,
@@ -262,6 +263,7 @@ class History:
 def train_sgd(model: MLP, X, y, *, lr: float, epochs: int, batch_size: int,
               rng: np.random.Generator, X_val=None, y_val=None) -> History:
     """Plain minibatch SGD, in place. Raises if the loss becomes NaN or infinite."""
+    check_instance(model, MLP, "model")
     lr = check_positive_float(lr, "lr")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -299,6 +301,8 @@ def train_sgd(model: MLP, X, y, *, lr: float, epochs: int, batch_size: int,
 
 def relative_weight_change(before: MLP, after: MLP) -> np.ndarray:
     """Per layer, ||W_after - W_before|| / ||W_before|| (Frobenius norms)."""
+    check_instance(before, MLP, "before")
+    check_instance(after, MLP, "after")
     if before.layer_sizes != after.layer_sizes:
         raise ValueError("the two networks have different layer sizes: "
                          f"{before.layer_sizes} vs {after.layer_sizes}")

@@ -31,6 +31,7 @@ import numpy as np
 from utils._validation import (
     as_float_array,
     check_fraction,
+    check_instance,
     check_positive_float,
     check_positive_int,
 )
@@ -353,9 +354,14 @@ def torch_forward_backward(layer, x, dout):
     """
     from utils.frameworks import import_torch
 
+    x = as_float_array(x, "x")
+    dout = as_float_array(dout, "dout")
+    if dout.shape != x.shape:
+        raise ValueError(f"dout must have the shape of x {x.shape}, got {dout.shape}")
     torch = import_torch()
+    check_instance(layer, (torch.nn.BatchNorm1d, torch.nn.LayerNorm), "layer")
     p = layer.weight
-    x_t = torch.tensor(np.asarray(x), dtype=p.dtype, device=p.device, requires_grad=True)
+    x_t = torch.tensor(x, dtype=p.dtype, device=p.device, requires_grad=True)
     layer.zero_grad(set_to_none=True)
     out = layer(x_t)
     out.backward(torch.as_tensor(np.asarray(dout), dtype=p.dtype, device=p.device))
@@ -372,9 +378,14 @@ def keras_forward_backward(layer, x, dout, *, training: bool):
     """
     from utils.frameworks import import_keras, import_tensorflow
 
-    import_keras()
+    x = as_float_array(x, "x")
+    dout = as_float_array(dout, "dout")
+    if dout.shape != x.shape:
+        raise ValueError(f"dout must have the shape of x {x.shape}, got {dout.shape}")
+    keras = import_keras()
     tf = import_tensorflow()
-    x = np.asarray(x)
+    check_instance(layer, (keras.layers.BatchNormalization, keras.layers.LayerNormalization),
+                   "layer")
     if not layer.built:
         layer.build(x.shape)
     x_t = tf.constant(x, dtype=layer.variable_dtype)

@@ -40,7 +40,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utils._validation import as_float_array, check_fraction, check_positive_float
+from utils._validation import (
+    as_float_array,
+    check_callable,
+    check_fraction,
+    check_instance,
+    check_positive_float,
+)
 
 __all__ = ["SGD", "Momentum", "Adagrad", "RMSprop", "Adam", "AdamW", "Optimizer", "NAMES",
            "create", "trajectory", "tune_learning_rate", "TuningResult"]
@@ -363,6 +369,8 @@ def trajectory(optimizer: Optimizer, gradient: Callable, x0, num_steps: int, *,
     if isinstance(num_steps, bool) or not isinstance(num_steps, numbers.Integral) \
             or num_steps < 0:
         raise ValueError(f"num_steps must be a non-negative integer, got {num_steps!r}")
+    check_instance(optimizer, Optimizer, "optimizer")
+    check_callable(gradient, "gradient")
     max_norm = check_positive_float(max_norm, "max_norm")
     single = isinstance(x0, np.ndarray) or np.isscalar(x0)
     params = [as_float_array(x, "x0").astype(np.float64, copy=True)

@@ -64,6 +64,14 @@ COLORS: dict[str, str] = {
 ALIASES = {"xavier": "glorot", "kaiming": "he", "silu": "swish", "linear": "identity",
            "torch": "pytorch", "tensorflow": "keras", "leakyrelu": "leaky_relu"}
 
+#: The second channel: twelve activation colours cannot all stay apart under every
+#: colour-vision deficiency, so the activations whose colours merge with another's for
+#: some readers (PReLU with leaky ReLU, ELU, tanh and identity; GELU-tanh with sigmoid
+#: and SELU; identity with leaky ReLU and ELU) are drawn dashed or dotted; everything
+#: else is solid. tests/site/test_site_palette.py checks that every pair of activations
+#: closer than its colour threshold differs in line style.
+LINESTYLES: dict[str, str] = {"prelu": "--", "gelu_tanh": "--", "identity": ":"}
+
 
 def color(name: str) -> str:
     """The book's fixed colour for an activation, initializer, optimizer or framework.
@@ -71,6 +79,14 @@ def color(name: str) -> str:
     Matching ignores case and a suffix after the first space or "+", so
     ``"ReLU + He"`` gets the colour of ``"relu"``.
     """
+    key = _book_key(name)
+    if key is None:
+        raise ValueError(f"no book colour for {name!r}; known: {', '.join(sorted(COLORS))}")
+    return COLORS[key]
+
+
+def _book_key(name: str) -> str | None:
+    """The key of :data:`COLORS` that ``name`` refers to (see :func:`color`), or None."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {type(name).__name__}")
     text = name.strip().lower().replace("-", "_")
@@ -78,8 +94,20 @@ def color(name: str) -> str:
     for candidate in (head.replace(" ", "_"), head.replace(" ", ""), head.split(" ")[0]):
         key = ALIASES.get(candidate, candidate)
         if key in COLORS:
-            return COLORS[key]
-    raise ValueError(f"no book colour for {name!r}; known: {', '.join(sorted(COLORS))}")
+            return key
+    return None
+
+
+def linestyle(name: str) -> str:
+    """The book's line style for a series: dashed or dotted for the activations listed
+    in :data:`LINESTYLES`, solid for everything else (names are matched as in :func:`color`)."""
+    return LINESTYLES.get(_book_key(name), "-")
+
+
+def style(name: str) -> dict[str, str]:
+    """``color`` and ``linestyle`` keyword arguments for ``ax.plot``: the book's colour
+    and line style for ``name``, e.g. ``ax.plot(x, y, **plotting.style("prelu"))``."""
+    return {"color": color(name), "linestyle": linestyle(name)}
 
 
 def _series_color(label: str, index: int, colors: Mapping[str, str] | None) -> str:
@@ -153,7 +181,7 @@ def plot_per_layer(series: Mapping[str, np.ndarray], *, ylabel: str, ax=None,
             raise ValueError(f"series {label!r} has values <= 0, which a log axis cannot show")
         layers = np.arange(first_layer, first_layer + len(values))
         ax.plot(layers, values, marker=markers[i % len(markers)], label=label,
-                color=_series_color(label, i, colors))
+                color=_series_color(label, i, colors), linestyle=linestyle(label))
     _finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logy=logy)
     ax.legend()
     return fig
@@ -179,7 +207,8 @@ def plot_runs(x, runs: Mapping[str, np.ndarray], *, xlabel: str, ylabel: str, ax
             raise ValueError(f"runs[{label!r}] has values <= 0, which a log axis cannot show")
         c = _series_color(label, i, colors)
         n = values.shape[0]
-        ax.plot(x, values.mean(axis=0), color=c, label=f"{label} (mean of {n})")
+        ax.plot(x, values.mean(axis=0), color=c, linestyle=linestyle(label),
+                label=f"{label} (mean of {n})")
         ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=c, alpha=0.2,
                         linewidth=0)
     _finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logy=logy)
@@ -297,6 +326,9 @@ def plot_sweep(x, runs: Mapping[str, np.ndarray], *, xlabel: str, ylabel: str, a
     if not isinstance(runs, Mapping) or not runs:
         raise ValueError("runs must be a non-empty mapping from label to (seeds, points) arrays")
     x = as_float_array(x, "x", ndim=1)
+    if logx and np.any(x <= 0):
+        raise ValueError("x must be positive on a logarithmic axis (logx=True), got values "
+                         f"down to {x.min():.3g}")
     fig, ax = _axes(ax)
     any_diverged = False
     for i, (label, values) in enumerate(runs.items()):
@@ -308,7 +340,8 @@ def plot_sweep(x, runs: Mapping[str, np.ndarray], *, xlabel: str, ylabel: str, a
         ok = np.isfinite(values).all(axis=0)
         n = values.shape[0]
         kept = values[:, ok]
-        ax.plot(x[ok], kept.mean(axis=0), marker="o", color=c, label=f"{label} (mean of {n})")
+        ax.plot(x[ok], kept.mean(axis=0), marker="o", color=c, linestyle=linestyle(label),
+                label=f"{label} (mean of {n})")
         ax.fill_between(x[ok], kept.min(axis=0), kept.max(axis=0), color=c, alpha=0.2,
                         linewidth=0)
         if not ok.all():

@@ -21,7 +21,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from utils._validation import as_float_array, check_fraction, check_positive_float, check_rng
+from utils._validation import (
+    as_float_array,
+    check_fraction,
+    check_instance,
+    check_positive_float,
+    check_rng,
+)
 
 # --- weight penalties ------------------------------------------------------------------
 
@@ -99,7 +105,10 @@ def dropout_mask(shape, rate: float, rng: np.random.Generator) -> np.ndarray:
     """Boolean keep-mask: each entry ``True`` (kept) with probability ``1 - rate``."""
     rate = check_fraction(rate, "rate")
     rng = check_rng(rng)
-    return rng.random(shape) >= rate
+    dims = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    if any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0 for d in dims):
+        raise ValueError(f"shape must be a tuple of non-negative integers, got {shape!r}")
+    return rng.random(dims) >= rate
 
 
 def _dropout_inputs(x, rate, rng, training, keep):
@@ -309,9 +318,11 @@ def predict_proba(model, X) -> np.ndarray:
     """Softmax probabilities of a PyTorch classifier in eval mode (dropout off), as NumPy."""
     from utils.frameworks import import_torch
 
+    X = as_float_array(X, "X", ndim=2)
     torch = import_torch()
+    check_instance(model, torch.nn.Module, "model")
     device = next(model.parameters()).device
-    X = torch.as_tensor(as_float_array(X, "X", ndim=2), dtype=torch.float32, device=device)
+    X = torch.as_tensor(X, dtype=torch.float32, device=device)
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -330,10 +341,12 @@ def mc_dropout_proba(model, X, passes: int, seed: int) -> np.ndarray:
     from utils._validation import check_positive_int
     from utils.frameworks import import_torch
 
-    torch = import_torch()
     passes = check_positive_int(passes, "passes")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    X = as_float_array(X, "X", ndim=2)
+    torch = import_torch()
+    check_instance(model, torch.nn.Module, "model")
     dropouts = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
     if not dropouts:
         raise ValueError("model has no torch.nn.Dropout layer: MC dropout would repeat one "

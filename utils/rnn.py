@@ -39,6 +39,7 @@ import numpy as np
 from utils import clipping
 from utils._validation import (
     as_float_array,
+    check_instance,
     check_positive_float,
     check_positive_int,
     check_rng,
@@ -385,6 +386,7 @@ def train_sgd(model: ElmanRNN, X, y, *, lr: float, steps: int, batch_size: int,
     """
     from threadpoolctl import threadpool_limits
 
+    check_instance(model, ElmanRNN, "model")
     lr = check_positive_float(lr, "lr")
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")

@@ -24,7 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utils._validation import check_fraction, check_positive_float, check_positive_int
+from utils._validation import (
+    check_callable,
+    check_fraction,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["step_decay", "cosine_decay", "linear_warmup", "warmup_cosine", "lr_range_test",
            "RangeTestResult"]
@@ -117,6 +122,7 @@ def lr_range_test(train_step: Callable[[float], float], *, lr_min: float, lr_max
     loss is not finite. ``suggestion`` is a tenth of the learning rate at the lowest
     smoothed loss: a rule of thumb for a learning rate that is still safely stable.
     """
+    check_callable(train_step, "train_step")
     lr_min = check_positive_float(lr_min, "lr_min")
     lr_max = check_positive_float(lr_max, "lr_max")
     if lr_max <= lr_min:

@@ -27,18 +27,41 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from utils._validation import as_float_array, check_positive_int
 from utils.frameworks import import_torch, torch_device
 
-torch = import_torch()
-nn = torch.nn
-
+# PyTorch is imported on first use, not when this module is imported, so that a reader
+# without PyTorch gets a MissingFrameworkError naming it from the cell that needs it.
+# ``StackedMLP`` (an ``nn.Module``) is created then too, by the module's ``__getattr__``.
+torch = nn = None
 NORMS = ("none", "batch", "layer")
-_ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-                "identity": lambda t: t}
+_ACTIVATIONS = {"relu": None, "tanh": None, "sigmoid": None, "identity": None}
+
+
+def _load_torch():
+    """Import PyTorch (once) into this module's globals ``torch`` and ``nn``."""
+    global torch, nn
+    if torch is None:
+        torch = import_torch()
+        nn = torch.nn
+        _ACTIVATIONS.update(relu=torch.relu, tanh=torch.tanh, sigmoid=torch.sigmoid,
+                            identity=lambda t: t)
+    return torch
+
+
+def __getattr__(name: str):
+    if name == "StackedMLP":
+        _load_torch()
+        cls = type("StackedMLP", (_StackedMLPMethods, nn.Module),
+                   {"__module__": __name__, "__qualname__": "StackedMLP",
+                    "__doc__": _StackedMLPMethods.__doc__})
+        globals()["StackedMLP"] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _per_member(value, num_members: int, name: str) -> list:
@@ -51,7 +74,7 @@ def _per_member(value, num_members: int, name: str) -> list:
     return values
 
 
-class StackedMLP(nn.Module):
+class _StackedMLPMethods:
     """``num_members`` independent MLPs with layer sizes ``sizes``, evaluated together.
 
     Parameters (each per-member argument takes one value for all members or a sequence):
@@ -295,8 +318,13 @@ class StackedMLP(nn.Module):
         return mod
 
 
+if TYPE_CHECKING:  # the real class is made on first use, see __getattr__
+    StackedMLP = _StackedMLPMethods
+
+
 def _draw_layer(fan_in: int, fan_out: int, how, gen):
     """Weights (fan_in, fan_out) and biases (fan_out,), drawn from ``gen`` in float64."""
+    _load_torch()
     if how == "torch_default":
         # nn.Linear: kaiming_uniform_(a=sqrt(5)) for W, U(-1/sqrt(fan_in), ...) for b; both
         # bounds are 1/sqrt(fan_in). Drawn in PyTorch's (fan_out, fan_in) layout.
@@ -315,6 +343,7 @@ def _draw_layer(fan_in: int, fan_out: int, how, gen):
 def member_losses(logits, y):
     """Mean cross-entropy per member: ``logits`` (members, batch, classes), ``y``
     (members, batch) or (batch,) integer labels. Returns shape (members,)."""
+    _load_torch()
     k, n, c = logits.shape
     if y.dim() == 1:
         y = y.expand(k, n)
@@ -335,7 +364,14 @@ def evaluate_stacked(model: StackedMLP, X, y) -> tuple[np.ndarray, np.ndarray]:
     return loss.cpu().double().numpy(), acc.cpu().double().numpy()
 
 
+def _check_model(model) -> None:
+    if not isinstance(model, _StackedMLPMethods):
+        raise TypeError(f"model must be a StackedMLP, got {type(model).__name__}")
+
+
 def _tensors(model: StackedMLP, X, y):
+    _load_torch()
+    _check_model(model)
     X = as_float_array(X, "X", ndim=2)
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(X) or not np.issubdtype(y.dtype, np.integer):
@@ -376,6 +412,7 @@ def fit_stacked(model: StackedMLP, X, y, *, lr, epochs: int, batch_size: int,
     batch (batch normalization cannot train on a batch of one). ``after_step(model,
     step)`` runs after every update. Evaluates in eval mode before training and after
     every epoch (or, with ``evaluate_every_epoch=False``, only after the last one)."""
+    _check_model(model)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     k = model.num_members

@@ -20,7 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utils._validation import as_float_array, check_positive_float, check_positive_int, check_rng
+from utils._validation import (
+    as_float_array,
+    check_instance,
+    check_positive_float,
+    check_positive_int,
+    check_rng,
+)
 from utils.activations import Activation, get_activation
 from utils.mlp import MLP, WeightInit
 
@@ -194,6 +200,7 @@ def train_stack(model: MLPStack, optimizer, X, y, *, epochs: int, batch_size: in
     and validation sets are evaluated before training, every ``eval_every`` epochs and
     after the last epoch (rows of epochs not evaluated are NaN).
     """
+    check_instance(model, MLPStack, "model")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     max_loss = check_positive_float(max_loss, "max_loss")
