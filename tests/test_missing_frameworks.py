@@ -33,8 +33,17 @@ from utils import frameworks
 from utils.frameworks import MissingFramework, MissingFrameworkError
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ["vanishing_gradients", "initialization", "activations", "selu", "normalization",
-            "optimizers", "regularization", "gradient_clipping"]
+
+
+def toc_chapters() -> list[str]:
+    """Every notebook chapter in _toc.yml (``- file: book/<name>`` with a
+    book/<name>.ipynb), in book order, so that a new chapter is covered automatically."""
+    text = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    names = re.findall(r"^\s*-\s*file:\s*book/([\w-]+)\s*$", text, flags=re.M)
+    return [n for n in names if (ROOT / "book" / f"{n}.ipynb").exists()]
+
+
+CHAPTERS = toc_chapters()
 UTILS_MODULES = sorted(p.stem for p in (ROOT / "utils").glob("*.py") if p.stem != "__init__")
 
 # What is hidden, the package names an error message must mention, the names by which a
@@ -228,10 +237,22 @@ def execute_until_first_error(chapter: str, framework: str, site: Path, workdir:
     return json.loads(nbformat.writes(nb))
 
 
+CHAPTER_TEST = "test_chapter_without_framework_stops_with_a_clear_message"
+
+
+def selected_jobs(session) -> list[tuple[str, str]]:
+    """The (chapter, framework) pairs of the chapter tests this session runs (``-k`` may
+    select a few), so that only those notebooks are executed."""
+    jobs = [(item.callspec.params["chapter"], item.callspec.params["framework"])
+            for item in session.items
+            if getattr(item, "originalname", None) == CHAPTER_TEST and hasattr(item, "callspec")]
+    return sorted(set(jobs)) or [(c, f) for c in CHAPTERS for f in sorted(HIDDEN)]
+
+
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """Every chapter with each framework hidden, four kernels at a time (most of the time
-    is kernel start-up and imports, which overlap well)."""
+def executed(request, tmp_path_factory):
+    """The selected chapters with each framework hidden, four kernels at a time (most of
+    the time is kernel start-up and imports, which overlap well)."""
     from concurrent.futures import ThreadPoolExecutor
 
     base = tmp_path_factory.mktemp("missing-frameworks")
@@ -240,7 +261,7 @@ def executed(tmp_path_factory):
     (site / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
     workdir = base / "elsewhere"  # not book/: the chapters must not rely on the cwd
     workdir.mkdir()
-    jobs = [(c, f) for c in CHAPTERS for f in sorted(HIDDEN)]
+    jobs = selected_jobs(request.session)
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {job: pool.submit(execute_until_first_error, *job, site, workdir)
                    for job in jobs}

@@ -25,10 +25,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "utils_reference.md"
-# The chapters whose helpers must all be in the table (helpers of later chapters are
-# added to the page and to this list together).
-CHAPTERS = ["vanishing_gradients", "initialization", "activations", "selu", "normalization",
-            "optimizers", "regularization", "gradient_clipping"]
+
+
+def toc_chapters() -> list[str]:
+    """Every notebook chapter in _toc.yml (``- file: book/<name>`` with a
+    book/<name>.ipynb), in book order, so that a new chapter is covered automatically."""
+    text = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    names = re.findall(r"^\s*-\s*file:\s*book/([\w-]+)\s*$", text, flags=re.M)
+    return [n for n in names if (ROOT / "book" / f"{n}.ipynb").exists()]
+
+
+# The chapters whose helpers must all be in the table.
+CHAPTERS = toc_chapters()
 # How the chapters import some modules (`from utils import regularization as reg`).
 ALIASES = {"reg": "regularization", "sn": "self_normalization"}
 # Modules whose functions are not input-validating helpers: the exercises' self-checks
@@ -92,9 +100,15 @@ ROWS, BLOCKS = parse_page()
 def namespace(call: str) -> dict:
     ns: dict = {"__builtins__": builtins}
     exec(BLOCKS[0], ns)  # noqa: S102 (the page's own setup block)
-    if re.search(r"\b(smlp|tnet)\b", call):
+    if re.search(r"\b(smlp|tnet|gnet|dnet|nan_gnet)\b", call):
         exec(BLOCKS[1], ns)  # noqa: S102
     return ns
+
+
+def test_chapters_are_every_notebook_in_the_toc():
+    # a notebook the _toc.yml pattern missed would escape the coverage check below
+    notebooks = {p.stem for p in (ROOT / "book").glob("*.ipynb")}
+    assert CHAPTERS and set(CHAPTERS) == notebooks, (sorted(CHAPTERS), sorted(notebooks))
 
 
 def test_page_parses_into_rows():

@@ -34,7 +34,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utils._validation import as_float_array, check_positive_float, check_positive_int, check_rng
+from utils._validation import (
+    as_float_array,
+    check_fraction,
+    check_positive_float,
+    check_positive_int,
+    check_rng,
+)
 from utils.frameworks import import_torch
 
 SCHEMES = ("default", "xavier_he")
@@ -358,13 +364,48 @@ class GANHistory:
 
 
 def _check_seeds(seeds, num_runs: int) -> list[int]:
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a list of non-negative integers, one per run, got "
+                        f"{type(seeds).__name__}")
     seeds = list(seeds)
     if len(seeds) != num_runs:
         raise ValueError(f"got {len(seeds)} seeds for {num_runs} runs")
     for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"seeds must be non-negative integers, got {s!r}")
+        if s < 0:
             raise ValueError(f"seeds must be non-negative integers, got {s!r}")
     return [int(s) for s in seeds]
+
+
+def _check_models(models, name: str) -> list:
+    """``models`` as a list of ``nn.Sequential`` MLPs that start with an ``nn.Linear`` and
+    hold only finite weights (NaN weights would make every loss NaN without an error)."""
+    torch = import_torch()
+    if isinstance(models, torch.nn.Module) or not hasattr(models, "__iter__"):
+        raise TypeError(f"{name} must be a list of torch.nn.Sequential models, one per run, "
+                        f"got {type(models).__name__}")
+    models = list(models)
+    for r, model in enumerate(models):
+        if not isinstance(model, torch.nn.Sequential):
+            raise TypeError(f"{name}[{r}] must be a torch.nn.Sequential, got "
+                            f"{type(model).__name__}")
+        if not len(model) or not isinstance(model[0], torch.nn.Linear):
+            raise ValueError(f"{name}[{r}] must start with an nn.Linear layer")
+        with torch.no_grad():
+            bad = sum(int((~torch.isfinite(p)).sum()) for p in model.parameters())
+        if bad:
+            raise ValueError(f"{name}[{r}] has {bad} NaN or infinite weight(s)")
+    return models
+
+
+def _check_betas(betas) -> tuple[float, float]:
+    """Adam's (beta1, beta2): two numbers in [0, 1)."""
+    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__"):
+        raise TypeError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
+    if len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {len(betas)} values")
+    return (check_fraction(betas[0], "betas[0]"), check_fraction(betas[1], "betas[1]"))
 
 
 def train_gans(generators, discriminators, seeds, *, steps: int = 2000, batch_size: int = 64,
@@ -397,20 +438,23 @@ def train_gans(generators, discriminators, seeds, *, steps: int = 2000, batch_si
     """
     torch = import_torch()
     functional = torch.nn.functional
-    generators, discriminators = list(generators), list(discriminators)
+    generators = _check_models(generators, "generators")
+    discriminators = _check_models(discriminators, "discriminators")
     if len(generators) != len(discriminators):
         raise ValueError(f"{len(generators)} generators but {len(discriminators)} discriminators")
+    if not generators:
+        raise ValueError("pass at least one generator and one discriminator (one per run)")
     seeds = _check_seeds(seeds, len(generators))
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     lr = check_positive_float(lr, "lr")
     eval_every = check_positive_int(eval_every, "eval_every")
     num_eval_samples = check_positive_int(num_eval_samples, "num_eval_samples")
-    if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-        raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+    betas = _check_betas(betas)
     latent_dim = generators[0][0].in_features
     data_dim = discriminators[0][0].in_features
-    if data_dim != 2 or generators[0][-2].out_features != 2:
+    output_dim = [m for m in generators[0] if isinstance(m, torch.nn.Linear)][-1].out_features
+    if data_dim != 2 or output_dim != 2:
         raise ValueError("the ring data is 2-D: generators must output 2 and discriminators "
                          "take 2 coordinates")
 

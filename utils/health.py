@@ -77,15 +77,29 @@ _KERAS_KINDS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "relu6": "
                 "silu": "silu", "swish": "silu", "softplus": "softplus", "linear": "linear"}
 
 
+#: Every activation kind the statistics accept: those found in PyTorch and Keras models,
+#: "linear" (no activation after the weight layer) and "other" (one not recognised).
+KINDS = tuple(sorted({*_TORCH_KINDS.values(), *_KERAS_KINDS.values(), "linear", "other"}))
+
+
 # --- the statistics, in NumPy -------------------------------------------------------------
+
+
+def _check_kind(kind) -> str:
+    """``kind`` if it is a name in :data:`KINDS`: a misspelt name would otherwise give the
+    NaN meant for activations without a saturation band or dead units."""
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be an activation name, got {type(kind).__name__}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown activation kind {kind!r}; known: {', '.join(KINDS)}")
+    return kind
 
 
 def saturation_fraction(a, kind: str) -> float:
     """Fraction of activation values in the flat tails: ``|a| > 0.99`` for tanh, ``a < 0.01``
     or ``a > 0.99`` for the sigmoid. NaN for any other activation (no saturation band)."""
     a = as_float_array(a, "a", allow_nonfinite=True)
-    if not isinstance(kind, str):
-        raise TypeError(f"kind must be an activation name, got {type(kind).__name__}")
+    kind = _check_kind(kind)
     if a.size == 0:
         raise ValueError("a must not be empty")
     if kind == "tanh":
@@ -99,8 +113,7 @@ def dead_fraction(a, kind: str) -> float:
     """Fraction of units (columns of ``a``, shape (batch, units, ...)) whose output is never
     positive on the batch, for the ReLU family; NaN for other activations."""
     a = as_float_array(a, "a", allow_nonfinite=True)
-    if not isinstance(kind, str):
-        raise TypeError(f"kind must be an activation name, got {type(kind).__name__}")
+    kind = _check_kind(kind)
     if a.ndim < 2 or a.shape[0] == 0:
         raise ValueError(f"a must have shape (batch, units, ...) with batch > 0, got {a.shape}")
     if kind not in RELU_FAMILY:
