@@ -19,20 +19,13 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from book_toc import toc_chapters
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "utils_reference.md"
-
-
-def toc_chapters() -> list[str]:
-    """Every notebook chapter in _toc.yml (``- file: book/<name>`` with a
-    book/<name>.ipynb), in book order, so that a new chapter is covered automatically."""
-    text = (ROOT / "_toc.yml").read_text(encoding="utf-8")
-    names = re.findall(r"^\s*-\s*file:\s*book/([\w-]+)\s*$", text, flags=re.M)
-    return [n for n in names if (ROOT / "book" / f"{n}.ipynb").exists()]
 
 
 # The chapters whose helpers must all be in the table.
