@@ -235,6 +235,9 @@ def test_bad_input_gets_clear_errors(blobs):
         health.check(model, X, y[:-1], optimizer=opt)
     with pytest.raises(TypeError, match="integer class labels"):
         health.check(model, X, y.astype(float), optimizer=opt)
+    for labels in (y + 4, y - 1):  # the net has 4 outputs: labels must be 0..3
+        with pytest.raises(ValueError, match="labels must lie in 0..3"):
+            health.check(model, X, labels, optimizer=opt)
     with pytest.raises(TypeError, match="array of numbers"):
         health.check(model, "X", y, optimizer=opt)
     with pytest.raises(TypeError, match="optimizer"):
@@ -257,6 +260,8 @@ def test_bad_keras_input(blobs):
     opt = keras.optimizers.SGD(learning_rate=0.1)
     with pytest.raises(ValueError, match="model expects"):
         health.check(model, X[:, :10], y, optimizer=opt)
+    with pytest.raises(ValueError, match="labels must lie in 0..3"):
+        health.check(model, X, y + 4, optimizer=opt)
     with pytest.raises(TypeError, match="keras.optimizers.Optimizer"):
         health.check(model, X, y, optimizer=torch.optim.SGD([torch.zeros(1)], lr=0.1))
     empty = keras.Sequential([keras.Input(shape=(32,)), keras.layers.ReLU()])

@@ -93,7 +93,7 @@ ROWS, BLOCKS = parse_page()
 def namespace(call: str) -> dict:
     ns: dict = {"__builtins__": builtins}
     exec(BLOCKS[0], ns)  # noqa: S102 (the page's own setup block)
-    if re.search(r"\b(smlp|tnet|gnet|dnet|nan_gnet)\b", call):
+    if re.search(r"\b(smlp|tnet|gnet|dnet|nan_gnet|tsgd)\b", call):
         exec(BLOCKS[1], ns)  # noqa: S102
     return ns
 

@@ -332,6 +332,13 @@ def _check_data(X, y):
     return X, y
 
 
+def _check_label_range(y: np.ndarray, num_outputs: int) -> None:
+    """Class labels must index the model's outputs (0 .. num_outputs - 1)."""
+    if len(y) and (y.min() < 0 or y.max() >= num_outputs):
+        raise ValueError(f"y holds labels from {y.min()} to {y.max()}, but the model has "
+                         f"{num_outputs} outputs: labels must lie in 0..{num_outputs - 1}")
+
+
 def _stats(act: np.ndarray, kind: str) -> dict:
     with np.errstate(all="ignore"):
         finite = bool(np.isfinite(act).all())
@@ -499,10 +506,11 @@ def _check_torch(model, X, y, *, optimizer, epochs, batch_size, every, seed, X_v
     try:
         with torch.no_grad():
             model.eval()
-            model(torch.as_tensor(X[:2], dtype=torch.float32, device=device))
+            logits = model(torch.as_tensor(X[:2], dtype=torch.float32, device=device))
             model.train()
     except RuntimeError as exc:
         raise ValueError(f"X of shape {X.shape} does not fit the model: {exc}") from None
+    _check_label_range(y, logits.shape[-1])
     start = time.perf_counter()
     steps_done = [0]
 
@@ -581,6 +589,7 @@ def _check_keras(model, X, y, *, optimizer, epochs, batch_size, every, seed, X_v
     if tuple(X.shape[1:]) != expected:
         raise ValueError(f"X has examples of shape {tuple(X.shape[1:])}, the model expects "
                          f"{expected}")
+    _check_label_range(y, int(model.outputs[0].shape[-1]))
     probe = keras.Model(inputs, [*outputs, model.outputs[0]])
     dtype = model.inputs[0].dtype
     X_t = tf.constant(X, dtype=dtype)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from utils._validation import as_float_array, check_positive_int
+from utils._validation import as_float_array, check_integer, check_positive_int
 from utils.frameworks import import_torch, torch_device
 
 
@@ -74,6 +74,7 @@ def fit(model, X, y, *, optimizer, epochs: int, batch_size: int, seed: int,
     torch = import_torch()
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
+    seed = check_integer(seed, "seed", minimum=0)
     has_val = X_val is not None
     if has_val != (y_val is not None):
         raise ValueError("pass both X_val and y_val, or neither")
