@@ -23,3 +23,14 @@
     }
   });
 })();
+
+/* The book's title at the top of the left sidebar sits outside every landmark, so screen
+ * reader users who move between landmarks skip it (axe: region, WCAG best practice). The
+ * sidebar is the book's navigation: mark it as a complementary region with a name. */
+document.addEventListener("DOMContentLoaded", () => {
+  const sidebar = document.getElementById("pst-primary-sidebar");
+  if (sidebar && !sidebar.hasAttribute("role")) {
+    sidebar.setAttribute("role", "complementary");
+    sidebar.setAttribute("aria-label", "Book contents");
+  }
+});

@@ -197,15 +197,17 @@ def test_internal_links_resolve(site, page):
     assert not problems, f"{page}: unresolved links:\n" + "\n".join(problems)
 
 
-def test_no_serious_accessibility_violations(site, page):
-    serious = [v for v in site.visit(page).axe if v["impact"] in ("serious", "critical")]
+def test_no_accessibility_violations(site, page):
+    """No axe-core violation of any impact, minor and moderate included: what the theme
+    got wrong is mended in book/_static (a11y.css, a11y.js), so every page is clean."""
+    found = site.visit(page).axe
     lines = []
-    for violation in serious:
+    for violation in found:
         lines.append(f"[{violation['impact']}] {violation['id']}: {violation['help']} "
                      f"({len(violation['nodes'])} elements; {violation['helpUrl']})")
         for node in violation["nodes"][:3]:
             lines.append(f"    {node['target']}: {node['html'][:160]}")
-    assert not serious, f"{page}: axe-core found:\n" + "\n".join(lines)
+    assert not found, f"{page}: axe-core found:\n" + "\n".join(lines)
 
 
 # ---------------------------------------------------------------------- each chapter
