@@ -56,10 +56,10 @@ def saturated_fraction(activation: Activation, a: np.ndarray) -> float:
     sigmoid: output outside [0.01, 0.99]; tanh: |output| > 0.99 (there f' < 0.02);
     ReLU: output exactly 0 (the unit passes no gradient); identity: never.
     """
-    if activation.name == "sigmoid":
-        return float(np.mean((a < 0.01) | (a > 0.99)))
-    if activation.name == "tanh":
-        return float(np.mean(np.abs(a) > 0.99))
+    if activation.name in ("sigmoid", "tanh"):
+        from utils.health import saturation_fraction  # the bands are defined there, once
+
+        return saturation_fraction(a, activation.name)
     if activation.name == "relu":
         return float(np.mean(a == 0))
     return _saturated_fraction_family(activation.name, a)
