@@ -4,6 +4,8 @@
     python3 tasks.py build       # the HTML book in _build/html (warnings are errors)
     python3 tasks.py test        # unit tests + every notebook re-run and compared (nbval)
     python3 tasks.py test --threads 4   # the same with every kernel limited to 4 threads
+    python3 tasks.py test --cpu baseline  # every notebook re-run on the code paths of
+                                          # another CPU (native, avx2, baseline, mixed)
     python3 tasks.py portable    # the notebooks run from a folder outside book/, 4 threads
     python3 tasks.py benchmark   # wall time and peak memory of each chapter notebook
     python3 tasks.py lab         # JupyterLab on the book's notebooks
@@ -116,11 +118,62 @@ def test_env(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
+# The code paths of other CPUs, emulated on this one. PyTorch (ATen), MKL, oneDNN, NumPy and
+# OpenBLAS each pick AVX-512, AVX2 or plain SSE kernels at run time, and each rounds
+# differently; these variables make them pick the kernels another machine would. They
+# must be set before anything is imported, so they go into the environment that every
+# kernel inherits. "native" leaves the machine's own choice alone. On a CPU without
+# AVX-512, "native" and "avx2" coincide; "baseline" (no AVX at all) and "mixed" (PyTorch
+# on plain kernels, MKL and oneDNN on AVX2, NumPy and OpenBLAS on SSE) differ on any
+# x86-64 machine with AVX2. TensorFlow's own kernels are compiled for one instruction set
+# and cannot be switched (its oneDNN kernels are off: TF_ENABLE_ONEDNN_OPTS=0).
+CPU_VARIANTS: dict[str, dict[str, str]] = {
+    "native": {},
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+             "ONEDNN_MAX_CPU_ISA": "AVX2",
+             "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+             "OPENBLAS_CORETYPE": "Haswell"},
+    "baseline": {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+                 "ONEDNN_MAX_CPU_ISA": "SSE41",
+                 "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR",
+                 "OPENBLAS_CORETYPE": "Nehalem"},
+    "mixed": {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+              "ONEDNN_MAX_CPU_ISA": "AVX2",
+              "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR",
+              "OPENBLAS_CORETYPE": "Nehalem"},
+}
+
+
+def cpu_env(env: dict[str, str], variant: str | None) -> dict[str, str]:
+    """``env`` with the variables of one CPU variant set (None: unchanged)."""
+    if variant is None:
+        return env
+    if variant not in CPU_VARIANTS:
+        sys.exit(f"--cpu must be one of {', '.join(CPU_VARIANTS)}, got {variant!r}")
+    chosen = CPU_VARIANTS[variant]
+    print(f"CPU code paths: {variant}"
+          + "".join(f" {k}={v!r}" for k, v in chosen.items()), flush=True)
+    return {**env, **chosen}
+
+
+def notebook_paths() -> list[str]:
+    """The chapter notebooks and the assignments' source notebooks, relative to ROOT."""
+    found = sorted(ROOT.glob("book/*.ipynb")) + sorted(ROOT.glob("assignments/source/*/*.ipynb"))
+    return [str(p.relative_to(ROOT)) for p in found]
+
+
 def cmd_test(args: argparse.Namespace) -> None:
     python = ensure_environment()
     workers = ["-n", str(args.workers), "--dist", "loadfile"] if args.workers > 0 else []
-    run([python, "-m", "pytest", "tests", "book", "assignments/source", "--nbval", "--nbval-current-env",
-         "--nbval-cell-timeout=900", *workers, *args.pytest_args], env=test_env(args))
+    # With --cpu only the notebooks run: the unit tests compare with tolerances that do
+    # not depend on the code paths, and their run on the native ones is the usual `test`.
+    # Notebook paths among the extra arguments replace the default list.
+    chosen = [a for a in args.pytest_args if a.endswith(".ipynb") and (ROOT / a).is_file()]
+    rest = [a for a in args.pytest_args if a not in chosen]
+    targets = chosen or (notebook_paths() if args.cpu else ["tests", "book", "assignments/source"])
+    run([python, "-m", "pytest", *targets, "--nbval", "--nbval-current-env",
+         "--nbval-cell-timeout=900", *workers, *rest],
+        env=cpu_env(test_env(args), args.cpu))
 
 
 def cmd_portable(args: argparse.Namespace) -> None:
@@ -143,15 +196,17 @@ def cmd_portable(args: argparse.Namespace) -> None:
                "-c", str(ROOT / "pyproject.toml"), "--rootdir", folder, *workers,
                *args.pytest_args]
         print(f"$ (cd {folder} && {' '.join(cmd)})", flush=True)
-        result = subprocess.run(cmd, cwd=folder, env=test_env(args))
+        result = subprocess.run(cmd, cwd=folder, env=cpu_env(test_env(args), args.cpu))
     print(f"portable: {len(names)} notebooks in {time.perf_counter() - start:.0f} s "
-          f"with {args.threads} thread(s) per library", flush=True)
+          f"with {args.threads} thread(s) per library, CPU code paths "
+          f"{args.cpu or 'native'}", flush=True)
     sys.exit(result.returncode)
 
 
 def cmd_benchmark(args: argparse.Namespace) -> None:
     python = ensure_environment()
-    run([python, "tests/benchmark.py", *args.notebooks], env=quiet_framework_env())
+    run([python, "tests/benchmark.py", *args.notebooks],
+        env=cpu_env(quiet_framework_env(), args.cpu))
 
 
 # The browser tests use Debian's Chromium and its driver (nothing downloaded by selenium)
@@ -260,6 +315,9 @@ def main() -> None:
     test.add_argument("--threads", type=int, default=None, metavar="N",
                       help="start every kernel's OpenMP/BLAS/TensorFlow with N threads "
                            "(default: 1 when workers > 1, else the libraries' own default)")
+    test.add_argument("--cpu", choices=tuple(CPU_VARIANTS), default=None,
+                      help="emulate another CPU's code paths in every kernel: native, avx2 "
+                           "(no AVX-512), baseline (no AVX), mixed (see CPU_VARIANTS)")
     test.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest")
     test.set_defaults(func=cmd_test)
     portable = sub.add_parser("portable", help="re-run the notebooks from a folder outside "
@@ -269,11 +327,17 @@ def main() -> None:
                           help="threads per library in every kernel (default 4)")
     portable.add_argument("-n", "--workers", type=int, default=2,
                           help="parallel pytest workers (0 = run in this process)")
+    portable.add_argument("--cpu", choices=tuple(CPU_VARIANTS), default=None,
+                      help="emulate another CPU's code paths in every kernel: native, avx2 "
+                           "(no AVX-512), baseline (no AVX), mixed (see CPU_VARIANTS)")
     portable.add_argument("--pytest-args", dest="pytest_args", nargs="*", default=[],
                           help="extra arguments passed to pytest")
     portable.set_defaults(func=cmd_portable)
     bench = sub.add_parser("benchmark", help="time each chapter notebook in a fresh kernel")
     bench.add_argument("notebooks", nargs="*", help="notebooks to time (default: all chapters)")
+    bench.add_argument("--cpu", choices=tuple(CPU_VARIANTS), default=None,
+                      help="emulate another CPU's code paths in every kernel: native, avx2 "
+                           "(no AVX-512), baseline (no AVX), mixed (see CPU_VARIANTS)")
     bench.set_defaults(func=cmd_benchmark)
     lab = sub.add_parser("lab", help="open the notebooks in JupyterLab")
     lab.set_defaults(func=cmd_lab)

@@ -32,8 +32,9 @@ class TrainHistory:
         return {k: np.asarray(v) for k, v in self.__dict__.items()}
 
 
-def to_tensors(X, y, device=None):
-    """Float32 features and int64 labels on the book's device."""
+def to_tensors(X, y, device=None, dtype=None):
+    """Features (float32 unless ``dtype`` says otherwise) and int64 labels on the book's
+    device."""
     torch = import_torch()
     X = as_float_array(X, "X", ndim=2)
     y = np.asarray(y)
@@ -42,15 +43,17 @@ def to_tensors(X, y, device=None):
     if not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     device = device or torch_device()
-    return (torch.as_tensor(X, dtype=torch.float32, device=device),
+    return (torch.as_tensor(X, dtype=dtype or torch.float32, device=device),
             torch.as_tensor(y, dtype=torch.int64, device=device))
 
 
 def evaluate(model, X, y) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` on (X, y), in eval mode, no gradients."""
+    """Mean cross-entropy and accuracy of ``model`` on (X, y), in eval mode, no gradients.
+
+    The features are given the dtype of the model's parameters (float32 or float64)."""
     torch = import_torch()
-    device = next(model.parameters()).device
-    X_t, y_t = to_tensors(X, y, device)
+    first = next(model.parameters())
+    X_t, y_t = to_tensors(X, y, first.device, first.dtype)
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -68,7 +71,9 @@ def fit(model, X, y, *, optimizer, epochs: int, batch_size: int, seed: int,
 
     ``loss_fn(model, logits, targets)`` replaces plain cross-entropy (e.g. to add a
     penalty); ``after_step(model, step)`` runs after every optimizer step (e.g. to log
-    gradient norms); ``scheduler.step()`` is called once per epoch if given. Raises
+    gradient norms); ``scheduler.step()`` is called once per epoch if given. The data
+    take the dtype of the model's parameters, so a float64 model (``mlp(...,
+    dtype=torch.float64)`` or ``model.double()``) trains in float64. Raises
     ``FloatingPointError`` as soon as the loss is NaN or infinite.
     """
     torch = import_torch()
@@ -78,8 +83,9 @@ def fit(model, X, y, *, optimizer, epochs: int, batch_size: int, seed: int,
     has_val = X_val is not None
     if has_val != (y_val is not None):
         raise ValueError("pass both X_val and y_val, or neither")
-    device = next(model.parameters()).device
-    X_t, y_t = to_tensors(X, y, device)
+    first = next(model.parameters())
+    device = first.device
+    X_t, y_t = to_tensors(X, y, device, first.dtype)
     generator = torch.Generator().manual_seed(seed)
     history = TrainHistory()
 
@@ -121,7 +127,7 @@ def fit(model, X, y, *, optimizer, epochs: int, batch_size: int, seed: int,
 
 
 def mlp(sizes, activation: str = "relu", *, init: Callable | None = None,
-        batch_norm: bool = False, dropout: float = 0.0):
+        batch_norm: bool = False, dropout: float = 0.0, dtype=None):
     """A ``torch.nn.Sequential`` MLP: Linear [-> BatchNorm1d] -> activation [-> Dropout] per
     hidden layer, and a final Linear producing logits.
 
@@ -129,7 +135,9 @@ def mlp(sizes, activation: str = "relu", *, init: Callable | None = None,
     "elu", "selu", "gelu", "silu", "leaky_relu"); ``init(weight_tensor)`` is applied to
     every Linear weight in place (biases are set to zero), e.g.
     ``lambda w: torch.nn.init.kaiming_normal_(w, nonlinearity="relu")``. Uses the current
-    torch seed: call ``seed_everything`` first.
+    torch seed: call ``seed_everything`` first. ``dtype=torch.float64`` gives a float64
+    model whose initial weights are the float32 ones, converted: the same starting point,
+    with rounding errors that stay too small to depend on the CPU's instruction set.
     """
     torch = import_torch()
     nn = torch.nn
@@ -156,4 +164,9 @@ def mlp(sizes, activation: str = "relu", *, init: Callable | None = None,
             layers.append(names[activation]())
             if dropout:
                 layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers).to(torch_device())
+    model = nn.Sequential(*layers).to(torch_device())
+    if dtype is not None:
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+        model = model.to(dtype)
+    return model
