@@ -9,15 +9,16 @@
     python3 tasks.py portable    # the notebooks run from a folder outside book/, 4 threads
     python3 tasks.py benchmark   # wall time and peak memory of each chapter notebook
     python3 tasks.py lab         # JupyterLab on the book's notebooks
+    python3 tasks.py lock        # constraints.txt: the exact versions installed in .venv
     python3 tasks.py site-test   # the built book in headless Chromium, offline (tests/site)
     python3 tasks.py build --without-solutions  # the book without exercise solutions
     python3 tasks.py assignments # student versions of the nbgrader assignments
     python3 tasks.py autograde SUBMISSIONS   # autograde with nbgrader, print a score table
 
 Each command first makes sure a virtual environment `.venv` exists next to this
-file with exactly the packages in requirements.txt (it reinstalls when that
-file changes). Only the Python standard library is used here, so a fresh
-machine with Python 3.10+ needs nothing else.
+file with exactly the packages in requirements.txt, at the versions of
+constraints.txt (it reinstalls when either file changes). Only the Python standard
+library is used here, so a fresh machine with Python 3.10+ needs nothing else.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 REQUIREMENTS = ROOT / "requirements.txt"
+# The exact version of every package in the verified environment (`python3 tasks.py lock`
+# writes it); requirements.txt stays the short list of what the book needs.
+CONSTRAINTS = ROOT / "constraints.txt"
 STAMP = VENV / ".requirements.sha256"
 
 
@@ -58,17 +62,56 @@ def ensure_environment() -> Path:
     if sys.version_info < (3, 10):  # noqa: UP036 (this file runs before any environment exists)
         sys.exit(f"Python 3.10 or newer is needed (this is {sys.version.split()[0]}).")
     python = venv_executable("python")
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes() + CONSTRAINTS.read_bytes()).hexdigest()
     if python.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
         return python
     if not python.exists():
         print(f"Creating the virtual environment {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip", "-c", CONSTRAINTS.name])
     # `-e .` in requirements.txt resolves against the working directory: run from ROOT.
-    run([python, "-m", "pip", "install", "--quiet", "-r", REQUIREMENTS.name])
+    run([python, "-m", "pip", "install", "--quiet", "-r", REQUIREMENTS.name,
+         "-c", CONSTRAINTS.name])
     STAMP.write_text(wanted + "\n")
     return python
+
+
+LOCK_HEADER = """\
+# The exact versions of every package of the environment the book was verified in,
+# installed together with requirements.txt (pip install -r requirements.txt -c constraints.txt;
+# tasks.py does it). Made with `pip freeze` by `python3 tasks.py lock`, which regenerates
+# it from .venv after a change to requirements.txt has been tested. Local version labels
+# (torch's +cpu) are dropped, so the same pins hold for the wheels of any platform.
+"""
+
+
+def lock_lines(frozen: str) -> list[str]:
+    """`pip freeze` output as sorted `name==version` lines, local version labels dropped."""
+    lines = []
+    for line in frozen.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or line.startswith("-e "):
+            continue
+        if "==" not in line:
+            sys.exit(f"lock: cannot pin {line!r} (not a name==version line)")
+        name, version = line.split("==", 1)
+        lines.append(f"{name}=={version.split('+', 1)[0]}")
+    return sorted(lines, key=str.lower)
+
+
+def cmd_lock(args: argparse.Namespace) -> None:
+    """Write constraints.txt from the packages installed in .venv (pip freeze)."""
+    python = venv_executable("python")
+    if not python.exists():
+        sys.exit("No .venv yet: run `python3 tasks.py test` first, then lock what it verified.")
+    frozen = subprocess.run([python, "-m", "pip", "freeze", "--all", "--exclude-editable"],
+                            cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    lines = lock_lines(frozen)
+    CONSTRAINTS.write_text(LOCK_HEADER + "\n".join(lines) + "\n", encoding="utf-8")
+    # The environment already is what the new lock describes.
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes() + CONSTRAINTS.read_bytes()).hexdigest()
+    STAMP.write_text(wanted + "\n")
+    print(f"{CONSTRAINTS.name}: {len(lines)} packages pinned")
 
 
 def quiet_framework_env() -> dict[str, str]:
@@ -339,6 +382,9 @@ def main() -> None:
                       help="emulate another CPU's code paths in every kernel: native, avx2 "
                            "(no AVX-512), baseline (no AVX), mixed (see CPU_VARIANTS)")
     bench.set_defaults(func=cmd_benchmark)
+    lock = sub.add_parser("lock", help="write constraints.txt: the exact versions installed "
+                                       "in .venv (pip freeze)")
+    lock.set_defaults(func=cmd_lock)
     lab = sub.add_parser("lab", help="open the notebooks in JupyterLab")
     lab.set_defaults(func=cmd_lab)
     site = sub.add_parser("site-test", help="test the built book in headless Chromium, offline")

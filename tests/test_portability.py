@@ -70,3 +70,39 @@ def test_chapters_read_no_files_relative_to_book():
         cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
         assert not re.search(r"""open\(\s*['"](?!/)|\.\./|os\.chdir""", code), nb.name
+
+
+def test_cpu_variants_set_their_variables(tasks):
+    base = {"PATH": "/bin"}
+    assert tasks.cpu_env(base, None) == base
+    assert tasks.cpu_env(base, "native") == base
+    for name in ("avx2", "baseline", "mixed"):
+        env = tasks.cpu_env(base, name)
+        assert set(env) - set(base) == {"ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS",
+                                        "ONEDNN_MAX_CPU_ISA", "NPY_DISABLE_CPU_FEATURES",
+                                        "OPENBLAS_CORETYPE"}, name
+    with pytest.raises(SystemExit, match="--cpu must be one of"):
+        tasks.cpu_env(base, "avx1024")
+
+
+@pytest.mark.skipif(__import__("platform").machine() not in ("x86_64", "AMD64"),
+                    reason="the variants emulate x86-64 CPUs")
+@pytest.mark.parametrize("variant, torch_capability, numpy_v3",
+                         [("baseline", "DEFAULT", False), ("mixed", "DEFAULT", False)])
+def test_cpu_variant_reaches_the_libraries(tasks, variant, torch_capability, numpy_v3):
+    """A process started with the variables really runs the other code paths."""
+    import subprocess
+    import sys
+
+    code = ("import numpy, torch; from numpy._core._multiarray_umath import __cpu_features__ "
+            "as f; print(torch.backends.cpu.get_cpu_capability(), bool(f.get('X86_V3')))")
+    env = tasks.cpu_env(dict(__import__("os").environ), variant)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [torch_capability, str(numpy_v3)]
+
+
+def test_ci_runs_every_cpu_variant_on_the_notebooks():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for variant in ("avx2", "baseline", "mixed"):
+        assert f"python3 tasks.py test --cpu {variant}" in ci, variant
