@@ -164,6 +164,23 @@ def test_statistics_match_a_manual_computation(blobs):
     assert report.array("update_ratio")[0, 0] == pytest.approx(ratio, rel=1e-4)
 
 
+def test_a_float64_model_is_checked_in_float64(blobs):
+    """A float64 model gets float64 data (as in training.fit), also in the probe after a
+    divergence; its statistics equal the float32 model's to float32 precision."""
+    single = run(torch_net("tanh", [32, 16, 16, 4], std=0.4), blobs, steps=3, every=1)
+    double = run(torch_net("tanh", [32, 16, 16, 4], std=0.4).double(), blobs, steps=3,
+                 every=1)
+    for name in ("act_std", "saturated", "grad_norm", "update_ratio"):
+        np.testing.assert_allclose(double.array(name), single.array(name), rtol=1e-4,
+                                   atol=1e-6)
+    model = torch_net("relu", [32, 32, 32, 4]).double()
+    with torch.no_grad():
+        model[2].weight[0, 0] = float("nan")
+    report = run(model, blobs, steps=2)
+    assert report.diverged_at == 1 and report.summary()["nonfinite"][1]
+    assert all(p.dtype == torch.float64 for p in model.parameters())
+
+
 # --- PyTorch and Keras agree on the same weights --------------------------------------
 
 

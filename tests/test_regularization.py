@@ -623,6 +623,24 @@ def test_predict_proba_is_the_eval_mode_softmax(torch):
     assert net.training
 
 
+
+def test_inference_helpers_follow_a_float64_model(torch):
+    """predict_proba and mc_dropout_proba feed X in the model's dtype: float64 models work,
+    and their probabilities are those of the float64 computation."""
+    from utils.training import mlp
+
+    torch.manual_seed(0)
+    net64 = mlp([6, 8, 3], dropout=0.5, dtype=torch.float64)
+    x = np.random.default_rng(0).normal(size=(5, 6))
+    net64.eval()
+    want = torch.softmax(net64(torch.as_tensor(x, dtype=torch.float64)), dim=1).detach().numpy()
+    assert np.allclose(reg.predict_proba(net64, x), want, rtol=1e-12, atol=0)
+    mc = reg.mc_dropout_proba(net64, x, passes=3, seed=1)
+    assert mc.shape == (3, 5, 3) and np.allclose(mc.sum(axis=2), 1.0, rtol=0, atol=1e-12)
+    net32 = mlp([6, 8, 3], dropout=0.5)  # float32 models keep float32 inputs
+    assert reg.predict_proba(net32, x).dtype == np.float64
+    assert reg.mc_dropout_proba(net32, x, passes=2, seed=0).shape == (2, 5, 3)
+
 # --- the chapter's self-checks --------------------------------------------------------------
 
 

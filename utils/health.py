@@ -457,8 +457,8 @@ class TorchHealthMonitor:
         torch = _torch()
         from utils.training import to_tensors
 
-        device = next(self.model.parameters()).device
-        X_t, y_t = to_tensors(X, y, device)
+        first = next(self.model.parameters())
+        X_t, y_t = to_tensors(X, y, first.device, first.dtype)  # float32 or float64 model
         self._disarm()
         self._arm()
         self._before = None
@@ -502,11 +502,12 @@ def _check_torch(model, X, y, *, optimizer, epochs, batch_size, every, seed, X_v
     X, y = _check_data(X, y)
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    device = next(model.parameters()).device
+    first = next(model.parameters())
     try:
         with torch.no_grad():
             model.eval()
-            logits = model(torch.as_tensor(X[:2], dtype=torch.float32, device=device))
+            # the model's own dtype: a float64 model trains in float64 (training.fit)
+            logits = model(torch.as_tensor(X[:2], dtype=first.dtype, device=first.device))
             model.train()
     except RuntimeError as exc:
         raise ValueError(f"X of shape {X.shape} does not fit the model: {exc}") from None

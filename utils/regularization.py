@@ -314,15 +314,23 @@ def penalized_cross_entropy(*, l1: float = 0.0, l2: float = 0.0):
     return loss_fn
 
 
+def _input_dtype(torch, parameter):
+    """float64 for a float64 model, float32 otherwise (the book's default)."""
+    return torch.float64 if parameter.dtype == torch.float64 else torch.float32
+
+
 def predict_proba(model, X) -> np.ndarray:
-    """Softmax probabilities of a PyTorch classifier in eval mode (dropout off), as NumPy."""
+    """Softmax probabilities of a PyTorch classifier in eval mode (dropout off), as NumPy.
+
+    ``X`` gets the dtype of the model's parameters (float32 or float64)."""
     from utils.frameworks import import_torch
 
     X = as_float_array(X, "X", ndim=2)
     torch = import_torch()
     check_instance(model, torch.nn.Module, "model")
-    device = next(model.parameters()).device
-    X = torch.as_tensor(X, dtype=torch.float32, device=device)
+    first = next(model.parameters())
+    device = first.device
+    X = torch.as_tensor(X, dtype=_input_dtype(torch, first), device=device)
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -337,6 +345,7 @@ def mc_dropout_proba(model, X, passes: int, seed: int) -> np.ndarray:
     eval mode. Returns the softmax probabilities, shape (passes, n, classes).
 
     The masks come from a private, seeded random state: the caller's torch RNG is untouched.
+    ``X`` gets the dtype of the model's parameters (float32 or float64).
     """
     from utils._validation import check_positive_int
     from utils.frameworks import import_torch
@@ -351,8 +360,10 @@ def mc_dropout_proba(model, X, passes: int, seed: int) -> np.ndarray:
     if not dropouts:
         raise ValueError("model has no torch.nn.Dropout layer: MC dropout would repeat one "
                          "deterministic prediction")
-    device = next(model.parameters()).device
-    X = torch.as_tensor(as_float_array(X, "X", ndim=2), dtype=torch.float32, device=device)
+    first = next(model.parameters())
+    device = first.device
+    X = torch.as_tensor(as_float_array(X, "X", ndim=2), dtype=_input_dtype(torch, first),
+                        device=device)
     was_training = model.training
     model.eval()
     for m in dropouts:
