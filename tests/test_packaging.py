@@ -49,12 +49,18 @@ def _normal(name: str) -> str:
 
 def test_lock_covers_every_installed_package():
     """constraints.txt pins every package of the environment the tests run in, at the
-    installed version (the book's own editable package aside)."""
+    installed version (the book's own editable package aside).
+
+    Only the environment's site-packages are read: other entries of sys.path can hold
+    copies that a package vendors for itself (setuptools adds its `_vendor` folder),
+    which pip neither installs nor freezes."""
+    import sysconfig
     from importlib import metadata
 
+    site = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
     pins = _lock()
     missing, different = [], []
-    for dist in metadata.distributions():
+    for dist in metadata.distributions(path=site):
         name = _normal(dist.metadata["Name"])
         if name == "deep-training-book-utils":
             continue
