@@ -21,6 +21,11 @@ are ``glorot_truncated_normal``, ``he_truncated_normal`` and ``lecun_truncated_n
 PyTorch's own functions are mirrored by :func:`kaiming_normal`, :func:`kaiming_uniform`,
 :func:`xavier_normal`, :func:`xavier_uniform`, :func:`trunc_normal` (absolute cut-offs) and
 :func:`torch_linear_default` (what ``nn.Linear`` does by default).
+
+Two initializers are not variance scaling: :func:`orthogonal` (Keras' ``Orthogonal``,
+PyTorch's ``orthogonal_``), whose singular values all equal ``gain``, and
+:func:`identity` (Keras' ``Identity``, PyTorch's ``eye_``), the identity matrix,
+rectangular if need be.
 """
 
 from __future__ import annotations
@@ -323,3 +328,52 @@ INITIALIZERS.update({
     "lecun_truncated_normal": lecun_truncated_normal,
     "torch_linear_default": torch_linear_default,
 })
+
+
+# --- orthogonal and identity (not variance scaling) -----------------------------
+
+
+def orthogonal(fan_in, fan_out, rng: np.random.Generator, *,
+               gain: float = 1.0) -> np.ndarray:
+    """Keras' ``Orthogonal(gain)`` and PyTorch's ``orthogonal_(w, gain)``: a random
+    (semi-)orthogonal matrix of shape (fan_in, fan_out) times ``gain``.
+
+    As both frameworks do: draw a Gaussian matrix of shape (max, min) of the two fans,
+    take its QR decomposition and multiply each column of Q by the sign of the matching
+    diagonal entry of R. Without that correction Q would inherit the sign convention of
+    the QR routine and not be uniformly (Haar) distributed. If fan_in < fan_out the
+    result is Q transposed. So the columns are orthonormal (W^T W = gain^2 I) when
+    fan_in >= fan_out, the rows (W W^T = gain^2 I) when fan_in < fan_out, and all
+    min(fan_in, fan_out) singular values equal ``gain``.
+    """
+    fan_in = check_positive_int(fan_in, "fan_in")
+    fan_out = check_positive_int(fan_out, "fan_out")
+    rng = check_rng(rng)
+    gain = check_positive_float(gain, "gain")
+    a = rng.standard_normal((max(fan_in, fan_out), min(fan_in, fan_out)))
+    q, r = np.linalg.qr(a)  # reduced: q has orthonormal columns
+    q = q * np.where(np.diag(r) < 0, -1.0, 1.0)  # a zero diagonal entry keeps the sign
+    if fan_in < fan_out:
+        q = q.T
+    return gain * q
+
+
+def identity(fan_in, fan_out, rng: np.random.Generator | None = None, *,
+             gain: float = 1.0) -> np.ndarray:
+    """Keras' ``Identity(gain)`` and PyTorch's ``eye_`` (which has no gain): ``gain``
+    times the identity matrix of shape (fan_in, fan_out), ones on the main diagonal.
+
+    For a non-square layer only min(fan_in, fan_out) inputs are passed on; with
+    fan_out > fan_in the extra outputs get all-zero weights. ``rng`` is accepted (and
+    checked if given) so that the function has the signature of the other initializers,
+    e.g. as ``weight_init`` of :meth:`utils.mlp.MLP.create`; nothing is random.
+    """
+    fan_in = check_positive_int(fan_in, "fan_in")
+    fan_out = check_positive_int(fan_out, "fan_out")
+    if rng is not None:
+        check_rng(rng)
+    gain = check_positive_float(gain, "gain")
+    return gain * np.eye(fan_in, fan_out)
+
+
+INITIALIZERS.update({"orthogonal": orthogonal, "identity": identity})
