@@ -268,6 +268,34 @@ def test_xavier_he_matches_torch_functions_called_as_in_the_note():
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("scheme", gan.SCHEMES)
+def test_biases_option_changes_only_the_biases(scheme):
+    """biases="scheme" is the scheme's own choice; "zero" and "default" override it and
+    leave the weights' distribution alone."""
+    def build(biases):
+        model = gan.make_discriminator(64, (256, 256))
+        return gan.initialize(model, scheme, biases=biases,
+                              generator=torch.Generator().manual_seed(3))
+
+    own, zero, drawn = build("scheme"), build("zero"), build("default")
+    for i in (0, 2, 4):
+        fan_in = own[i].weight.shape[1]
+        assert torch.count_nonzero(zero[i].bias) == 0
+        bound = 1 / np.sqrt(fan_in)
+        assert 0 < drawn[i].bias.abs().max() <= bound
+        if drawn[i].bias.numel() > 1:  # spread over the interval
+            assert drawn[i].bias.std().item() > bound / 3
+        if scheme == "default":
+            assert torch.equal(own[i].bias, drawn[i].bias)
+        else:
+            assert torch.equal(own[i].bias, zero[i].bias)
+        stds = [m[i].weight.std().item() for m in (own, zero, drawn)]
+        assert max(stds) / min(stds) < 1.1  # the same scale of weights
+    # the first layer's weights are drawn first, whatever happens to the biases
+    assert torch.equal(own[0].weight, zero[0].weight) and torch.equal(own[0].weight,
+                                                                       drawn[0].weight)
+
+
 def test_initialize_rejects_bad_input():
     with pytest.raises(TypeError):
         gan.initialize(nn.Linear(2, 2), "default")
@@ -277,6 +305,8 @@ def test_initialize_rejects_bad_input():
         gan.initialize(nn.Sequential(nn.Tanh()), "default")
     with pytest.raises(ValueError, match="ReLU"):
         gan.initialize(nn.Sequential(nn.Linear(2, 2), nn.ReLU()), "xavier_he")
+    with pytest.raises(ValueError, match="biases"):
+        gan.initialize(gan.make_generator(), "default", biases="uniform")
     with pytest.raises(ValueError):
         gan.init_std(10, 10, "default", "relu")
     with pytest.raises(ValueError):

@@ -221,7 +221,10 @@ def make_discriminator(data_dim: int = 2, hidden: Sequence[int] = (64, 64), *,
     return _mlp([data_dim, *hidden, 1], slope, None)
 
 
-def initialize(model, scheme: str, *, generator=None):
+BIASES = ("scheme", "default", "zero")
+
+
+def initialize(model, scheme: str, *, generator=None, biases: str = "scheme"):
     """Initialise every ``nn.Linear`` of a ``nn.Sequential`` in place; return the model.
 
     ``"default"``: what ``nn.Linear`` does when it is created, redrawn here
@@ -234,6 +237,11 @@ def initialize(model, scheme: str, *, generator=None):
     N(0, 2/(fan_in + fan_out)).
 
     ``generator``: an optional ``torch.Generator`` that the draws use (else the global one).
+
+    ``biases``: ``"scheme"`` (the scheme's own: drawn for ``"default"``, zero for
+    ``"xavier_he"``), ``"default"`` (drawn from U(+-1/sqrt(fan_in)), as ``nn.Linear``
+    does, right after each layer's weights) or ``"zero"``. It separates the two things
+    the note's scheme changes at once, the weights' scale and the biases.
     """
     torch = import_torch()
     nn = torch.nn
@@ -241,6 +249,10 @@ def initialize(model, scheme: str, *, generator=None):
         raise TypeError(f"model must be a torch.nn.Sequential, got {type(model).__name__}")
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    if biases not in BIASES:
+        raise ValueError(f"biases must be one of {BIASES}, got {biases!r}")
+    if biases == "scheme":
+        biases = "default" if scheme == "default" else "zero"
     modules = list(model)
     linears = [i for i, m in enumerate(modules) if isinstance(m, nn.Linear)]
     if not linears:
@@ -250,14 +262,10 @@ def initialize(model, scheme: str, *, generator=None):
             layer = modules[i]
             w, b = layer.weight, layer.bias
             fan_in = w.shape[1]
-            if scheme == "default":
-                bound = 1.0 / np.sqrt(fan_in)
-                nn.init.kaiming_uniform_(w, a=np.sqrt(5.0), generator=generator)
-                if b is not None:
-                    nn.init.uniform_(b, -bound, bound, generator=generator)
-                continue
             following = modules[i + 1] if i + 1 < len(modules) else None
-            if isinstance(following, nn.LeakyReLU):
+            if scheme == "default":
+                nn.init.kaiming_uniform_(w, a=np.sqrt(5.0), generator=generator)
+            elif isinstance(following, nn.LeakyReLU):
                 nn.init.kaiming_normal_(w, a=0, mode="fan_in", nonlinearity="leaky_relu",
                                         generator=generator)
             elif following is None or isinstance(following, (nn.Tanh, nn.Sigmoid)):
@@ -265,7 +273,12 @@ def initialize(model, scheme: str, *, generator=None):
             else:
                 raise ValueError(f"no xavier_he rule for a Linear followed by "
                                  f"{type(following).__name__}")
-            if b is not None:
+            if b is None:
+                continue
+            if biases == "default":
+                bound = 1.0 / np.sqrt(fan_in)
+                nn.init.uniform_(b, -bound, bound, generator=generator)
+            else:
                 nn.init.zeros_(b)
     return model
 
