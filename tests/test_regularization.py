@@ -574,6 +574,148 @@ def test_augmentation_rejects_bad_inputs(rng):
         reg.augment_images(np.ones((2, 64)), rng, pixel_range=(1.0, 0.0))
     with pytest.raises(TypeError, match="Generator"):
         reg.augment_images(np.ones((2, 64)), 0)
+    with pytest.raises(ValueError, match="max_zoom must be in"):
+        reg.augment_images(np.ones((2, 64)), rng, max_zoom=1.0)
+    with pytest.raises(ValueError, match="crop_padding must be an integer >= 0"):
+        reg.augment_images(np.ones((2, 64)), rng, crop_padding=-1)
+    with pytest.raises(TypeError, match="crop_padding must be an integer"):
+        reg.augment_images(np.ones((2, 64)), rng, crop_padding=1.5)
+    with pytest.raises(ValueError, match="scales must be > 0"):
+        reg.transform_images(np.ones((2, 8, 8)), 0.0, scales=[1.0, 0.0])
+    with pytest.raises(ValueError, match="scales contains"):
+        reg.transform_images(np.ones((2, 8, 8)), 0.0, scales=float("nan"))
+
+
+# --- scale augmentation (zoom) and random crops ---------------------------------------------
+
+
+def test_zoom_rotation_and_shift_match_scipy_affine_transform(rng):
+    from scipy import ndimage
+
+    x = rng.random((4, 8, 8))
+    angles = np.array([0.0, -20.0, 45.0, 7.0])
+    scales = np.array([1.2, 0.8, 1.0, 0.9])
+    shifts = np.array([[0.0, 0.0], [1.0, -0.5], [0.3, 0.2], [-1.0, 1.0]])
+    got = reg.transform_images(x, angles, shifts, scales=scales)
+    c = np.array([3.5, 3.5])
+    for i in range(4):
+        t = np.deg2rad(angles[i])
+        rot = np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]]) / scales[i]
+        want = ndimage.affine_transform(x[i], rot, offset=c - rot @ (shifts[i] + c), order=1,
+                                        mode="grid-constant", cval=0.0)
+        assert np.allclose(got[i], want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [0.8, 1.25, 1.1])
+def test_zoom_matches_keras_random_zoom(keras, scale, rng):
+    """Keras' RandomZoom samples the input at centre + (1 + factor) * (output - centre):
+    our factor ``scale`` is Keras' ``factor = 1 / scale - 1`` (positive zooms out).
+    Keras computes in float32: agreement to 1e-5."""
+    x = rng.random((3, 8, 8)).astype("float32")
+    f = 1 / scale - 1
+    layer = keras.layers.RandomZoom(height_factor=(f, f), width_factor=(f, f),
+                                    fill_mode="constant", interpolation="bilinear",
+                                    fill_value=0.0)
+    want = keras.ops.convert_to_numpy(layer(x[..., None], training=True))[..., 0]
+    got = reg.transform_images(x.astype(float), 0.0, scales=scale)
+    assert np.allclose(got, want, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [0.8, 1.25])
+def test_zoom_matches_torch_grid_sample(torch, scale, rng):
+    """PyTorch's affine_grid + grid_sample (align_corners=True: -1 and 1 are the centres of
+    the corner pixels; zero padding) with theta = I / scale."""
+    x = rng.random((3, 8, 8))
+    theta = torch.tensor([[1 / scale, 0.0, 0.0], [0.0, 1 / scale, 0.0]],
+                         dtype=torch.float64).repeat(3, 1, 1)
+    inp = torch.tensor(x)[:, None]
+    grid = torch.nn.functional.affine_grid(theta, list(inp.shape), align_corners=True)
+    want = torch.nn.functional.grid_sample(inp, grid, mode="bilinear", padding_mode="zeros",
+                                           align_corners=True)[:, 0].numpy()
+    assert np.allclose(reg.transform_images(x, 0.0, scales=scale), want, rtol=0, atol=1e-12)
+
+
+def test_zoom_keeps_the_centre_and_enlarges(rng):
+    x = np.zeros((1, 9, 9))
+    x[0, 3:6, 3:6] = 1.0  # a 3x3 square around the centre pixel
+    big = reg.transform_images(x, 0.0, scales=2.0)[0]
+    small = reg.transform_images(x, 0.0, scales=0.5)[0]
+    assert big[4, 4] == 1.0 and small[4, 4] == 1.0
+    assert (big > 0.5).sum() > (x[0] > 0.5).sum() > (small > 0.5).sum()
+    assert np.allclose(big, big[::-1, ::-1]) and np.allclose(small, small.T)
+    same = rng.random((2, 8, 8))
+    assert np.array_equal(reg.transform_images(same, 0.0, scales=1.0), same)
+
+
+def test_random_crop_is_a_whole_pixel_shift(rng):
+    """Pad by p, crop back at a random offset: every output is one of the (2p + 1)**2
+    integer shifts of its input (no interpolation), and all offsets occur."""
+    x = 1.0 + rng.random((300, 8, 8))  # > 0 everywhere, so that every shift differs
+    out = reg.augment_images(x, np.random.default_rng(1), max_shift=0.0, max_angle=0.0,
+                             crop_padding=1, pixel_range=None)
+    candidates = np.stack([reg.transform_images(x, 0.0, (dy, dx))
+                           for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+    match = np.all(candidates == out[None], axis=(2, 3))  # (9, n)
+    assert np.all(match.sum(axis=0) == 1)
+    assert set(np.argmax(match, axis=0)) == set(range(9))
+    assert np.array_equal(out, reg.augment_images(
+        x, np.random.default_rng(1), max_shift=0.0, max_angle=0.0, crop_padding=1,
+        pixel_range=None))
+
+
+def test_random_crop_matches_torch_pad_and_slice(torch, rng):
+    """The same windows cut from torch.nn.functional.pad's zero-padded images."""
+    x = rng.random((20, 8, 8))
+    out = reg.augment_images(x, np.random.default_rng(3), max_shift=0.0, max_angle=0.0,
+                             crop_padding=2, pixel_range=None)
+    draws = np.random.default_rng(3)  # replay the draws: angles, shifts, then offsets
+    draws.uniform(size=20)
+    draws.uniform(size=(20, 2))
+    top, left = draws.integers(0, 5, size=(2, 20))
+    padded = torch.nn.functional.pad(torch.tensor(x), (2, 2, 2, 2))
+    want = np.stack([padded[i, t:t + 8, s:s + 8].numpy()
+                     for i, (t, s) in enumerate(zip(top, left, strict=True))])
+    assert np.array_equal(out, want)
+
+
+def test_random_crop_matches_keras_padding_and_random_crop(keras, rng):
+    """Keras: ZeroPadding2D(1) then RandomCrop(8, 8) (its offsets are its own): each of
+    its crops is one of the nine windows that ours draws from."""
+    x = 1.0 + rng.random((40, 8, 8)).astype("float32")
+    padded = keras.layers.ZeroPadding2D(1)(x[..., None])
+    crops = keras.ops.convert_to_numpy(
+        keras.layers.RandomCrop(8, 8, seed=0)(padded, training=True))[..., 0]
+    candidates = np.stack([reg.transform_images(x.astype(float), 0.0, (dy, dx))
+                           for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+    assert np.all(np.any(np.all(np.isclose(candidates, crops[None], rtol=0, atol=1e-6),
+                                axis=(2, 3)), axis=0))
+
+
+def test_zoom_and_crop_options_off_draw_nothing_extra(rng):
+    """With max_zoom=0 and crop_padding=0, augment_images draws exactly what it drew before
+    these options existed (angles, shifts, noise), so earlier results are unchanged."""
+    x = 16 * rng.random((10, 8, 8))
+    got = reg.augment_images(x, np.random.default_rng(4), max_shift=1.0, max_angle=10.0,
+                             noise_std=1.0)
+    draws = np.random.default_rng(4)
+    angles = draws.uniform(-10.0, 10.0, size=10)
+    shifts = draws.uniform(-1.0, 1.0, size=(10, 2))
+    want = reg.transform_images(x, angles, shifts) + draws.normal(0.0, 1.0, size=(10, 8, 8))
+    assert np.array_equal(got, np.clip(want, 0.0, 16.0))
+
+
+def test_zoom_augmentation_draws_factors_in_range(rng):
+    x = np.zeros((500, 9, 9))
+    x[:, 4, 4] = 1.0  # one bright centre pixel: its zoomed size tells the factor
+    out = reg.augment_images(x, np.random.default_rng(0), max_shift=0.0, max_angle=0.0,
+                             max_zoom=0.2, pixel_range=None)
+    assert not np.array_equal(out, x)
+    assert np.allclose(out[:, 4, 4], 1.0)  # the centre stays put
+    # bilinear weight of the neighbour at distance 1 is 1 - 1 / scale for scale > 1
+    neighbour = out[:, 4, 5]
+    scales = 1 / (1 - neighbour[neighbour > 0])
+    assert scales.min() >= 1.0 and scales.max() <= 1.2 + 1e-12
+    assert 0.3 < np.mean(neighbour > 0) < 0.7  # about half the factors are above 1
 
 
 # --- PyTorch inference helpers ------------------------------------------------------------

@@ -25,6 +25,7 @@ from utils._validation import (
     as_float_array,
     check_fraction,
     check_instance,
+    check_integer,
     check_positive_float,
     check_rng,
 )
@@ -200,19 +201,24 @@ def _per_image(values, n: int, name: str) -> np.ndarray:
     return v
 
 
-def transform_images(images, angles_deg=0.0, shifts=(0.0, 0.0), *, fill: float = 0.0):
-    """Rotate each image about its centre (counter-clockwise, in degrees) and then shift it
-    by ``(down, right)`` pixels, with bilinear interpolation; pixels from outside the
-    image take the value ``fill`` (the background).
+def transform_images(images, angles_deg=0.0, shifts=(0.0, 0.0), *, scales=1.0,
+                     fill: float = 0.0):
+    """Zoom each image about its centre by the factor ``scales`` (> 1 enlarges), rotate it
+    about its centre (counter-clockwise, in degrees) and then shift it by ``(down,
+    right)`` pixels, with bilinear interpolation; pixels from outside the image take the
+    value ``fill`` (the background).
 
     ``images`` has shape (n, pixels) with square images, or (n, height, width); the
-    result has the same shape. ``angles_deg`` is a number or one angle per image,
-    ``shifts`` a pair or an array of shape (n, 2). Integer shifts without rotation move
-    pixels exactly.
+    result has the same shape. ``angles_deg`` and ``scales`` are a number or one value
+    per image, ``shifts`` a pair or an array of shape (n, 2). Integer shifts without
+    rotation or zoom move pixels exactly.
     """
     x, shape = _as_images(images)
     n, h, w = x.shape
     angles = np.deg2rad(_per_image(angles_deg, n, "angles_deg"))
+    scales = _per_image(scales, n, "scales")
+    if np.any(scales <= 0):
+        raise ValueError(f"scales must be > 0, got {scales[scales <= 0][0]}")
     shifts = as_float_array(shifts, "shifts")
     shifts = np.broadcast_to(shifts, (n, 2)) if shifts.shape in ((2,), (n, 2)) else None
     if shifts is None:
@@ -224,9 +230,11 @@ def transform_images(images, angles_deg=0.0, shifts=(0.0, 0.0), *, fill: float =
     dy = rows[None] - shifts[:, 0, None, None] - cy  # centred output coordinates
     dx = cols[None] - shifts[:, 1, None, None] - cx
     cos, sin = np.cos(angles)[:, None, None], np.sin(angles)[:, None, None]
-    # Counter-clockwise on screen (rows grow downwards): rotate the sampling grid clockwise.
-    src_y = cos * dy + sin * dx + cy
-    src_x = -sin * dy + cos * dx + cx
+    zoom = scales[:, None, None]
+    # Counter-clockwise on screen (rows grow downwards): rotate the sampling grid clockwise;
+    # enlarging by `zoom` samples the input on a grid `zoom` times finer.
+    src_y = (cos * dy + sin * dx) / zoom + cy
+    src_x = (-sin * dy + cos * dx) / zoom + cx
     # Bilinear interpolation in a copy padded with one ring of `fill`.
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1)), constant_values=fill)
     src_y = np.clip(src_y + 1, 0, h + 1)
@@ -248,12 +256,17 @@ def flip_horizontal(images) -> np.ndarray:
 
 def augment_images(images, rng: np.random.Generator, *, max_shift: float = 1.0,
                    max_angle: float = 10.0, noise_std: float = 0.0,
-                   pixel_range: tuple[float, float] | None = (0.0, 16.0)) -> np.ndarray:
+                   pixel_range: tuple[float, float] | None = (0.0, 16.0),
+                   max_zoom: float = 0.0, crop_padding: int = 0) -> np.ndarray:
     """Random label-preserving variants of digit images: a rotation by an angle drawn
     uniformly from ``[-max_angle, max_angle]`` degrees, a shift drawn uniformly from
     ``[-max_shift, max_shift]`` pixels in each direction (sub-pixel shifts interpolate),
-    Gaussian pixel noise of standard deviation ``noise_std``, then clipping to
-    ``pixel_range`` (None: no clipping).
+    a zoom by a factor drawn uniformly from ``[1 - max_zoom, 1 + max_zoom]`` (scale
+    augmentation, resampled in the same bilinear step), a random crop (pad every side
+    with ``crop_padding`` background pixels and cut the original size back out at a
+    random offset: a whole-pixel shift of up to ``crop_padding``), Gaussian pixel noise
+    of standard deviation ``noise_std``, then clipping to ``pixel_range`` (None: no
+    clipping).
 
     Works on raw pixels, where the background is 0 (scikit-learn's digits are 0..16);
     standardize afterwards. No flips: a mirrored digit is a different symbol.
@@ -263,10 +276,20 @@ def augment_images(images, rng: np.random.Generator, *, max_shift: float = 1.0,
     max_shift = check_positive_float(max_shift, "max_shift", allow_zero=True)
     max_angle = check_positive_float(max_angle, "max_angle", allow_zero=True)
     noise_std = check_positive_float(noise_std, "noise_std", allow_zero=True)
-    n = len(x)
+    max_zoom = check_fraction(max_zoom, "max_zoom")
+    crop_padding = check_integer(crop_padding, "crop_padding", minimum=0)
+    n, h, w = x.shape
     angles = rng.uniform(-max_angle, max_angle, size=n)
     shifts = rng.uniform(-max_shift, max_shift, size=(n, 2))
-    out = transform_images(x, angles, shifts)
+    scales = rng.uniform(1 - max_zoom, 1 + max_zoom, size=n) if max_zoom else 1.0
+    out = transform_images(x, angles, shifts, scales=scales)
+    if crop_padding:
+        p = crop_padding
+        padded = np.pad(out, ((0, 0), (p, p), (p, p)))  # background (0) all around
+        top, left = rng.integers(0, 2 * p + 1, size=(2, n))  # the window's corner
+        rows = (top[:, None] + np.arange(h))[:, :, None]
+        cols = (left[:, None] + np.arange(w))[:, None, :]
+        out = padded[np.arange(n)[:, None, None], rows, cols]
     if noise_std:
         out = out + rng.normal(0.0, noise_std, size=out.shape)
     if pixel_range is not None:
