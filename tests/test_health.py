@@ -315,3 +315,115 @@ def test_standard_figure(blobs):
     plt.close(fig)
     with pytest.raises(ValueError, match="no records"):
         health.HealthReport(layers=["a"], kinds=["relu"], every=1).plot()
+
+
+# --- the history: first step, persistence, transient problems, cause of death ------
+
+
+def synthetic_report(dead, update, *, steps=None, kinds=("relu", "linear")):
+    """A report built record by record: ``dead`` and ``update`` give, per record, the
+    dead fraction of the first (hidden) layer and the update ratio of every layer; all
+    other statistics are healthy."""
+    steps = steps or [1 + 10 * k for k in range(len(dead))]
+    report = health.HealthReport(layers=["1: hidden", "2: out"], kinds=list(kinds),
+                                 every=10)
+    for step, d, u in zip(steps, dead, update, strict=True):
+        stats = [{"act_mean": 0.4, "act_std": 0.8, "saturated": np.nan, "dead": d,
+                  "grad_norm": 1.0, "update_ratio": u, "nonfinite": False},
+                 {"act_mean": 0.0, "act_std": 1.0, "saturated": np.nan, "dead": np.nan,
+                  "grad_norm": 1.0, "update_ratio": u, "nonfinite": False}]
+        report._record(step, stats, 1.0)
+    return report
+
+
+def test_a_transient_problem_is_reported_with_its_steps():
+    report = synthetic_report([0.0] * 5, [0.5, 0.3, 1e-3, 1e-3, 1e-3])
+    assert report.problems(when="end") == set()  # the last record and the median: fine
+    assert report.problems() == {"updates too large"} and not report.healthy()
+    entries = report.timeline()
+    assert [(e["index"], e["problem"], e["first"], e["last"], e["records"], e["at_end"])
+            for e in entries] == [(0, "updates too large", 1, 11, 2, False),
+                                  (1, "updates too large", 1, 11, 2, False)]
+    assert entries[0]["peak"] == pytest.approx(0.5)
+    text = dict(report.verdicts())["1: hidden"]
+    assert text == ["earlier, updates too large: at 2 records, steps 1 to 11 (up to "
+                    "5e-01 of the weights per step), not at the last record (step 41)"]
+    one = synthetic_report([0.0] * 3, [0.5, 1e-3, 1e-3])
+    assert "at step 1 (up to 5e-01" in dict(one.verdicts())["2: out"][0]
+    with pytest.raises(ValueError, match="when"):
+        report.problems(when="last")
+
+
+def test_a_lasting_problem_says_since_when():
+    report = synthetic_report([0.0, 0.1, 0.6, 0.7], [1e-3] * 4)
+    (entry,) = report.timeline()
+    assert (entry["problem"], entry["first"], entry["last"], entry["at_end"]) == \
+        ("dead", 21, 31, True)
+    verdict = dict(report.verdicts())["1: hidden"][0]
+    assert verdict.startswith("dying units (since step 21):")
+    assert report.problems() == report.problems(when="end") == {"dead"}
+
+
+def test_death_cause_initialization_large_updates_or_unknown():
+    at_init = synthetic_report([0.9, 0.9, 0.9], [1e-3] * 3)
+    cause = at_init.death_cause(0)
+    assert cause["cause"] == "initialization" and cause["alive_until"] is None
+    assert cause["dead_from"] == 1
+    assert "before any update" in dict(at_init.verdicts())["1: hidden"][0]
+    # alive at steps 1 and 11, a large update at step 1, dead from step 21 on
+    killed = synthetic_report([0.0, 0.1, 0.8, 0.9], [1.5, 0.01, 0.01, 0.01])
+    cause = killed.death_cause(0)
+    assert cause["cause"] == "large updates" and cause["alive_until"] == 11
+    assert cause["dead_from"] == 21 and cause["peak_update"] == pytest.approx(1.5)
+    assert cause["peak_layer"] == "1: hidden"
+    assert killed.problems(when="end") == {"dead"}  # median update 0.01: fine
+    assert killed.problems() == {"dead", "updates too large"}
+    assert "after updates of up to 2e+00" in dict(killed.verdicts())["1: hidden"][0]
+    # a large update *after* the death is not its cause
+    late = synthetic_report([0.0, 0.8, 0.9], [0.01, 0.01, 1.5])
+    assert late.death_cause(0)["cause"] == "unknown"
+    assert "record more often" in dict(late.verdicts())["1: hidden"][0]
+    # died, came back, died again: the final death counts
+    relapse = synthetic_report([0.0, 0.9, 0.1, 0.9], [0.01, 0.01, 0.5, 0.01])
+    assert relapse.death_cause(0)["alive_until"] == 21
+    assert relapse.death_cause(0)["cause"] == "large updates"
+    recovered = synthetic_report([0.0, 0.9, 0.1], [0.01] * 3)
+    assert recovered.death_cause(0) is None
+    assert killed.death_cause(1) is None  # not a ReLU layer
+    with pytest.raises(IndexError):
+        killed.death_cause(2)
+    with pytest.raises(TypeError):
+        killed.death_cause(0.5)
+    with pytest.raises(ValueError, match="no records"):
+        health.HealthReport(layers=["a"], kinds=["relu"], every=1).death_cause(0)
+
+
+def test_verdicts_at_one_record():
+    report = synthetic_report([0.0, 0.6], [0.5, 1e-3])
+    assert dict(report.verdicts_at(0))["1: hidden"][0].startswith("updates too large")
+    assert dict(report.verdicts_at(-1))["1: hidden"][0].startswith("dying units")
+    with pytest.raises(IndexError):
+        report.verdicts_at(2)
+    with pytest.raises(TypeError):
+        report.verdicts_at("0")
+    with pytest.raises(ValueError, match="no records"):
+        health.HealthReport(layers=["a"], kinds=["relu"], every=1).timeline()
+
+
+def test_a_large_learning_rate_with_batch_norm_is_named_as_the_cause(blobs):
+    """Units alive at step 1 and dead later, after a first update larger than the
+    weights: the history names the learning rate where the median update is moderate."""
+    model = torch_net("relu", [32] + [32] * 4 + [4], batch_norm=True)
+    report = run(model, blobs, lr=20.0, steps=12, every=3)
+    causes = [c for i in range(len(report.layers)) if (c := report.death_cause(i))]
+    assert causes, report.report()
+    assert all(c["cause"] == "large updates" and c["alive_until"] is not None
+               for c in causes)
+    assert {"dead", "updates too large"} <= report.problems()
+
+
+def test_relu_dead_from_the_start_is_blamed_on_the_initialization(blobs):
+    model = torch_net("relu", [32, 64, 64, 64, 4], bias=-3.0)
+    report = run(model, blobs)
+    causes = [c for i in range(len(report.layers)) if (c := report.death_cause(i))]
+    assert causes and all(c["cause"] == "initialization" for c in causes)

@@ -15,7 +15,10 @@ layer:
 
 The result is a :class:`HealthReport`: a plain table (:meth:`HealthReport.table`), one
 standard figure (:meth:`HealthReport.plot`) and a text verdict per layer
-(:meth:`HealthReport.verdicts`) with the thresholds in :data:`THRESHOLDS`.
+(:meth:`HealthReport.verdicts`) with the thresholds in :data:`THRESHOLDS`. The verdicts
+read the whole recorded history: each problem comes with the first step that showed it
+and whether the last record still shows it (:meth:`HealthReport.timeline`), and dead
+units with their likely cause (:meth:`HealthReport.death_cause`).
 
 How the statistics are collected without changing the user's model:
 
@@ -182,55 +185,186 @@ class HealthReport:
         out["nonfinite"] = self.array("nonfinite").any(axis=0)
         return out
 
-    def verdicts(self) -> list[tuple[str, list[str]]]:
-        """(layer, problems) per layer; an empty list means nothing was found."""
-        s = self.summary()
+    def _layer_problems(self, stats, i: int) -> list[tuple[str, str]]:
+        """(key, text) of every problem of layer ``i`` in one set of statistics: a dict
+        of per-layer arrays such as :meth:`summary` returns, or one record's row."""
         t = THRESHOLDS
-        grads = s["grad_norm"]
+        kind = self.kinds[i]
+        grads = stats["grad_norm"]
         reference = grads[-1]
         found = []
-        for i, (name, kind) in enumerate(zip(self.layers, self.kinds, strict=True)):
-            problems = []
-            if s["nonfinite"][i]:
-                problems.append("non-finite values (NaN/Inf) in activations, gradients or weights")
-            if s["saturated"][i] > t["saturated_fraction"]:
-                problems.append(f"saturated: {s['saturated'][i]:.0%} of {kind} outputs in the "
-                                "flat tails")
-            if s["dead"][i] > t["dead_fraction"]:
-                problems.append(f"dying units: {s['dead'][i]:.0%} of {kind} units never active")
-            if kind not in SATURATING and s["act_std"][i] > t["exploding_activation_std"]:
-                problems.append(f"exploding activations: std {s['act_std'][i]:.2g}")
-            if i < len(self.layers) - 1 and np.isfinite(grads[i]) and np.isfinite(reference):
-                if reference > 0:
-                    ratio = grads[i] / reference
-                    if ratio < t["vanishing_ratio"]:
-                        problems.append(f"vanishing gradients: {ratio:.0e} x the last layer's")
-                    elif ratio > t["exploding_ratio"]:
-                        problems.append(f"exploding gradients: {ratio:.0e} x the last layer's")
-            u = s["update_ratio"][i]
-            if np.isfinite(u) and u > t["update_ratio_high"]:
-                problems.append(f"updates too large: {u:.0e} of the weights per step "
-                                "(learning rate too high?)")
-            elif np.isfinite(u) and u < t["update_ratio_low"]:
-                problems.append(f"weights barely move: {u:.0e} per step")
+        if stats["nonfinite"][i]:
+            found.append(("nonfinite", "non-finite values (NaN/Inf) in activations, "
+                                       "gradients or weights"))
+        if stats["saturated"][i] > t["saturated_fraction"]:
+            found.append(("saturated", f"saturated: {stats['saturated'][i]:.0%} of "
+                                       f"{kind} outputs in the flat tails"))
+        if stats["dead"][i] > t["dead_fraction"]:
+            found.append(("dead", f"dying units: {stats['dead'][i]:.0%} of {kind} "
+                                  "units never active"))
+        std = stats["act_std"][i]
+        if kind not in SATURATING and std > t["exploding_activation_std"]:
+            found.append(("exploding", f"exploding activations: std {std:.2g}"))
+        last = i == len(self.layers) - 1
+        if not last and np.isfinite(grads[i]) and np.isfinite(reference):
+            if reference > 0:
+                ratio = grads[i] / reference
+                if ratio < t["vanishing_ratio"]:
+                    found.append(("vanishing", f"vanishing gradients: {ratio:.0e} x "
+                                               "the last layer's"))
+                elif ratio > t["exploding_ratio"]:
+                    found.append(("exploding", f"exploding gradients: {ratio:.0e} x "
+                                               "the last layer's"))
+        u = stats["update_ratio"][i]
+        if np.isfinite(u) and u > t["update_ratio_high"]:
+            found.append(("updates too large", f"updates too large: {u:.0e} of the "
+                                               "weights per step (learning rate too "
+                                               "high?)"))
+        elif np.isfinite(u) and u < t["update_ratio_low"]:
+            found.append(("barely moving", f"weights barely move: {u:.0e} per step"))
+        return found
+
+    def _record_stats(self, index: int) -> dict[str, np.ndarray]:
+        if not self.steps:
+            raise ValueError("the report holds no records")
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise TypeError(f"index must be an integer, got {index!r}")
+        n = len(self.steps)
+        if not -n <= index < n:
+            raise IndexError(f"record {index} out of range: the report holds {n} "
+                             "records")
+        names = ("act_mean", "act_std", "saturated", "dead", "grad_norm",
+                 "update_ratio", "nonfinite")
+        return {name: self.array(name)[index] for name in names}
+
+    def verdicts_at(self, index: int) -> list[tuple[str, list[str]]]:
+        """(layer, problems) per layer at one record (``index`` into :attr:`steps`,
+        negative from the end), from that record's statistics alone, its own update
+        ratio included."""
+        stats = self._record_stats(index)
+        return [(name, [text for _, text in self._layer_problems(stats, i)])
+                for i, name in enumerate(self.layers)]
+
+    def timeline(self) -> list[dict]:
+        """Every problem found at any record, one entry per layer and kind of problem.
+
+        Each entry is a dict: ``layer`` and ``index`` (the layer), ``problem`` (a key
+        of :meth:`problems`), ``first`` and ``last`` (the first and last step at which a
+        record showed it), ``records`` (at how many records), ``at_end`` (whether the
+        last record shows it: the problem persisted) and ``peak`` (the largest update
+        ratio of the layer over the records that showed "updates too large", else
+        NaN). Entries are in the order of their first step, then of the layers."""
+        if not self.steps:
+            raise ValueError("the report holds no records")
+        entries = {}
+        last = len(self.steps) - 1
+        ratios = self.array("update_ratio")
+        for r in range(len(self.steps)):
+            stats = self._record_stats(r)
+            for i, _ in enumerate(self.layers):
+                for key in dict(self._layer_problems(stats, i)):
+                    entry = entries.setdefault((i, key), {
+                        "layer": self.layers[i], "index": i, "problem": key,
+                        "first": self.steps[r], "last": self.steps[r], "records": 0,
+                        "at_end": False, "peak": float("nan")})
+                    entry["last"] = self.steps[r]
+                    entry["records"] += 1
+                    entry["at_end"] = r == last
+                    if key == "updates too large":
+                        entry["peak"] = float(np.nanmax([entry["peak"], ratios[r, i]]))
+        return sorted(entries.values(), key=lambda e: (e["first"], e["index"]))
+
+    def death_cause(self, index: int) -> dict | None:
+        """Why the units of layer ``index`` are dead at the last record, read from the
+        history; ``None`` if that layer is not dead at the end.
+
+        A dict with ``alive_until`` (the last step at which the layer's dead fraction
+        was within :data:`THRESHOLDS`, or ``None`` if it was dead from the first
+        record), ``dead_from`` (the first step of the final run of records at which it
+        was dead), ``peak_update`` and ``peak_layer`` (the largest update ratio of any
+        layer at the records up to ``alive_until``, the steps that could have killed
+        the units; NaN and ``None`` if there are none) and ``cause``:
+        ``"initialization"`` (dead at the first record, which is taken before the first
+        update), ``"large updates"`` (a recorded update above ``update_ratio_high``
+        came before the death) or ``"unknown"`` (no recorded update was that large:
+        record more often to see the steps in between)."""
+        if not self.steps:
+            raise ValueError("the report holds no records")
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise TypeError(f"index must be an integer, got {index!r}")
+        if not 0 <= index < len(self.layers):
+            raise IndexError(f"layer {index} out of range: {len(self.layers)} layers")
+        dead = self.array("dead")[:, index] > THRESHOLDS["dead_fraction"]
+        if not dead[-1]:
+            return None
+        alive = np.flatnonzero(~dead)
+        if len(alive) == 0:
+            return {"alive_until": None, "dead_from": self.steps[0],
+                    "peak_update": float("nan"), "peak_layer": None,
+                    "cause": "initialization"}
+        a = int(alive[-1])
+        with np.errstate(all="ignore"):
+            ratios = self.array("update_ratio")[:a + 1]
+        ratios = np.where(np.isfinite(ratios), ratios, -np.inf)
+        r, layer = np.unravel_index(int(np.argmax(ratios)), ratios.shape)
+        peak = float(ratios[r, layer])
+        large = peak > THRESHOLDS["update_ratio_high"]
+        return {"alive_until": self.steps[a], "dead_from": self.steps[a + 1],
+                "peak_update": peak if np.isfinite(peak) else float("nan"),
+                "peak_layer": self.layers[layer] if np.isfinite(peak) else None,
+                "cause": "large updates" if large else "unknown"}
+
+    def verdicts(self) -> list[tuple[str, list[str]]]:
+        """(layer, problems) per layer, over the whole recorded history; an empty list
+        means nothing was found at any record.
+
+        First the problems of the end state (the last record's statistics, with the
+        median update ratio over the records), each with the step of the first record
+        that showed it; for dead units also their cause (:meth:`death_cause`). Then the
+        problems that earlier records showed and the last one does not (a transient
+        problem), with the steps at which they were seen."""
+        s = self.summary()
+        history = {(e["index"], e["problem"]): e for e in self.timeline()}
+        found = []
+        for i, name in enumerate(self.layers):
+            problems, now = [], set()
+            for key, text in self._layer_problems(s, i):
+                now.add(key)
+                entry = history.get((i, key))
+                if entry is not None and entry["first"] < self.steps[-1]:
+                    head, tail = text.split(":", 1)
+                    text = f"{head} (since step {entry['first']}):{tail}"
+                if key == "dead":
+                    text += _death_text(self.death_cause(i))
+                problems.append(text)
+            for (j, key), entry in history.items():
+                if j != i or key in now:
+                    continue
+                problems.append(f"earlier, {_KEY_TEXT[key]}: {_when(entry)}, not at "
+                                f"the last record (step {self.steps[-1]})")
             found.append((name, problems))
         return found
 
-    def problems(self) -> set[str]:
-        """The kinds of problem found anywhere: a subset of {"nonfinite", "saturated", "dead",
-        "exploding", "vanishing", "updates too large", "barely moving", "diverged"}."""
-        keys = {"non-finite": "nonfinite", "saturated": "saturated", "dying": "dead",
-                "exploding": "exploding", "vanishing": "vanishing",
-                "updates too large": "updates too large", "weights barely move": "barely moving"}
-        out = set()
-        for _, problems in self.verdicts():
-            for text in problems:
-                out.update(v for k, v in keys.items() if text.startswith(k))
+    def problems(self, *, when: str = "any") -> set[str]:
+        """The kinds of problem found: a subset of {"nonfinite", "saturated", "dead",
+        "exploding", "vanishing", "updates too large", "barely moving", "diverged"}.
+
+        ``when="any"`` (the default): at any record or in the end state of
+        :meth:`verdicts`; ``when="end"``: in the end state only, as a check that reads
+        only the last record would report."""
+        if when not in ("any", "end"):
+            raise ValueError(f"when must be 'any' or 'end', got {when!r}")
+        s = self.summary()
+        out = {key for i in range(len(self.layers))
+               for key, _ in self._layer_problems(s, i)}
+        if when == "any":
+            out.update(e["problem"] for e in self.timeline())
         if self.diverged_at is not None:
             out.add("diverged")
         return out
 
     def healthy(self) -> bool:
+        """No problem at any record, and no divergence."""
         return not self.problems()
 
     def table_rows(self) -> list[list]:
@@ -303,6 +437,40 @@ class HealthReport:
         if title:
             fig.suptitle(title)
         return fig
+
+
+_KEY_TEXT = {"nonfinite": "non-finite values", "saturated": "saturated units",
+             "dead": "dying units", "exploding": "exploding activations or gradients",
+             "vanishing": "vanishing gradients",
+             "updates too large": "updates too large",
+             "barely moving": "weights barely moving"}
+
+
+def _when(entry: dict) -> str:
+    """'at step 1' or 'at 3 records, steps 1 to 31', with the peak update ratio."""
+    if entry["records"] == 1:
+        text = f"at step {entry['first']}"
+    else:
+        text = (f"at {entry['records']} records, steps {entry['first']} to "
+                f"{entry['last']}")
+    if np.isfinite(entry["peak"]):
+        text += f" (up to {entry['peak']:.0e} of the weights per step)"
+    return text
+
+
+def _death_text(cause: dict | None) -> str:
+    if cause is None:
+        return ""
+    if cause["cause"] == "initialization":
+        return ("; dead from the first record, before any update: initialization or "
+                "biases")
+    text = (f"; alive at step {cause['alive_until']}, dead from step "
+            f"{cause['dead_from']}")
+    if cause["cause"] == "large updates":
+        return (text + f", after updates of up to {cause['peak_update']:.0e} of the "
+                "weights per step (learning rate too high?)")
+    return (text + "; no recorded update before it was large: record more often "
+            "(smaller every) to see the steps in between")
 
 
 def _fmt(value, spec: str) -> str:
