@@ -413,6 +413,65 @@ def test_residual_member_adds_the_identity(torch, stacked, rng):
         net.to_sequential(1)
 
 
+def test_norm_noise_scales_and_shifts_each_unit_in_training_mode_only(torch, stacked, rng):
+    net = stacked.StackedMLP([4, 6, 6, 2], seeds=[0, 0, 0], norm=["batch", "batch", "none"],
+                             dtype=torch.float64)
+    X = torch.from_numpy(rng.normal(size=(8, 4)))
+    net.update_running_stats = False
+    with torch.no_grad():
+        clean = net(X, return_hidden=True)[1]
+        stacked.draw_norm_noise(net, np.random.default_rng(0), [0.0, 0.5, 0.0])
+        noisy_logits, noisy = net(X, return_hidden=True)
+        # by hand for member 1: scale and shift the first normalization output
+        scale, shift = net.norm_noise[0]
+        W, b = net.weights, net.biases
+        z = X @ W[0][1] + b[0][1]
+        y = torch.nn.functional.batch_norm(z, None, None, training=True, eps=net.eps)
+        want = torch.relu(y * scale[1] + shift[1])
+        net.eval()
+        eval_logits = net(X)
+        net.norm_noise = None
+        clean_eval = net(X)
+    assert float((noisy[0][1] - want).abs().max()) < TOL
+    for member in (0, 2):  # strength 0: untouched
+        assert float((noisy[0][member] - clean[0][member]).abs().max()) < TOL
+        assert float((noisy[1][member] - clean[1][member]).abs().max()) < TOL
+    assert float((noisy[0][1] - clean[0][1]).abs().max()) > 0.01
+    assert float(scale[1].min()) >= 0.5 and float(scale[1].max()) <= 1.5
+    assert float(shift[1].abs().max()) <= 0.5
+    assert float((eval_logits - clean_eval).abs().max()) == 0.0  # eval mode ignores the noise
+    assert noisy_logits.shape == (3, 8, 2)
+
+
+def test_norm_noise_is_redrawn_and_reproducible(torch, stacked):
+    net = stacked.StackedMLP([4, 6, 2], seeds=[0, 1], norm="batch", dtype=torch.float64)
+    stacked.draw_norm_noise(net, np.random.default_rng(3), 0.3)
+    first = [t.clone() for pair in net.norm_noise for t in pair]
+    stacked.draw_norm_noise(net, np.random.default_rng(3), 0.3)
+    again = [t.clone() for pair in net.norm_noise for t in pair]
+    stacked.draw_norm_noise(net, np.random.default_rng(4), 0.3)
+    other = [t for pair in net.norm_noise for t in pair]
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not torch.equal(first[0], other[0])
+
+
+def test_norm_noise_bad_arguments(stacked):
+    net = stacked.StackedMLP([4, 6, 2], seeds=[0, 1], norm=["batch", "none"])
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="Generator"):
+        stacked.draw_norm_noise(net, 0, 0.1)
+    with pytest.raises(ValueError, match=r"in \[0, 1\)"):
+        stacked.draw_norm_noise(net, rng, [1.0, 0.0])
+    with pytest.raises(ValueError, match='norm="none"'):
+        stacked.draw_norm_noise(net, rng, 0.1)
+    with pytest.raises(ValueError, match="one per member"):
+        stacked.draw_norm_noise(net, rng, [0.1, 0.0, 0.0])
+    with pytest.raises(TypeError, match="number per member"):
+        stacked.draw_norm_noise(net, rng, [True, 0.0])
+    with pytest.raises(TypeError, match="StackedMLP"):
+        stacked.draw_norm_noise("net", rng, 0.1)
+
+
 def test_a_diverging_member_does_not_disturb_the_others(stacked, digits):
     X, y = digits.X_train[:120], digits.y_train[:120]
 

@@ -100,6 +100,11 @@ class _StackedMLPMethods:
     eps, momentum: batch/layer norm epsilon and batch norm momentum (the weight of the
         new batch, PyTorch's convention and defaults); running variances store the
         unbiased batch variance, as PyTorch does.
+
+    Attribute ``norm_noise`` (default ``None``): a list with one ``(scale, shift)`` pair
+    of tensors of shape (members, 1, width) per hidden layer; in training mode every
+    normalization output ``y`` becomes ``scale * y + shift`` (Santurkar et al.'s "noisy
+    batch norm", see :func:`draw_norm_noise`). Eval mode ignores it.
     """
 
     def __init__(self, sizes: Sequence[int], *, seeds: int | Sequence[int],
@@ -152,6 +157,7 @@ class _StackedMLPMethods:
         self.activation, self.placements, self.biases_on = activation, placements, biases_on
         self.eps, self.momentum = float(eps), float(momentum)
         self.update_running_stats = True  # switched off by probes that must not change them
+        self.norm_noise = None  # (scale, shift) per hidden layer, see draw_norm_noise
         self._act = _ACTIVATIONS[activation]
         self._kinds = set(norms)
 
@@ -209,6 +215,13 @@ class _StackedMLPMethods:
         return torch.baddbmm(b, a, self.weights[layer])
 
     def _norm(self, h, i: int):
+        out = self._norm_clean(h, i)
+        if self.norm_noise is not None and self.training:
+            scale, shift = self.norm_noise[i]
+            out = out * scale + shift
+        return out
+
+    def _norm_clean(self, h, i: int):
         kinds = self._kinds
         if kinds == {"none"}:
             return h
@@ -335,6 +348,41 @@ def _draw_layer(fan_in: int, fan_out: int, how, gen):
     std = math.sqrt(2.0 / fan_in) if how == "he_normal" else float(how)
     w = torch.randn(fan_in, fan_out, generator=gen, dtype=torch.float64) * std
     return w, torch.zeros(fan_out, dtype=torch.float64)
+
+
+def draw_norm_noise(model: StackedMLP, rng: np.random.Generator, strength) -> None:
+    """Set ``model.norm_noise`` to a fresh random scale and shift for every unit of every
+    normalization layer: for a member with noise strength ``c`` (one value for all
+    members or one per member, ``0 <= c < 1``; 0 means no noise), each unit's output
+    ``y`` becomes ``s * y + t`` with ``s ~ U(1 - c, 1 + c)`` and ``t ~ U(-c, c)`` drawn
+    from ``rng``. Called after every step (``fit_stacked``'s ``after_step``), it makes
+    the mean and scale of every later layer's input jump at every step: deliberately
+    injected covariate shift (the "noisy batch norm" of Santurkar et al., 2018)."""
+    _check_model(model)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    values = _per_member(strength, model.num_members, "strength")
+    if any(isinstance(c, bool) or not isinstance(c, numbers.Real) for c in values):
+        raise TypeError("strength must be a number per member")
+    c = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(c)):
+        raise ValueError(f"strength contains {int(np.sum(~np.isfinite(c)))} NaN or infinite "
+                         "value(s)")
+    if not np.all((c >= 0) & (c < 1)):
+        raise ValueError(f"noise strengths must be in [0, 1), got {c}")
+    if any(ci > 0 and n == "none" for ci, n in zip(c, model.norms, strict=True)):
+        raise ValueError('noise goes on normalization outputs, but a member with norm="none" '
+                         "has a strength above 0")
+    p = model.weights[0]
+    c = c[:, None, None]
+    noise = []
+    for width in model.sizes[1:-1]:
+        shape = (model.num_members, 1, width)
+        scale = 1.0 + c * rng.uniform(-1.0, 1.0, size=shape)
+        shift = c * rng.uniform(-1.0, 1.0, size=shape)
+        noise.append(tuple(torch.as_tensor(v, dtype=p.dtype, device=p.device)
+                           for v in (scale, shift)))
+    model.norm_noise = noise
 
 
 # --- losses, evaluation and training ---------------------------------------------------
