@@ -7,8 +7,11 @@ Collects, from every chapter notebook, lines that only occur inside exercise sol
 ``{solution-end}``), then checks that each of them IS on the chapter's page of the normal
 build (so the check can see them) and occurs fewer times on the page built without
 solutions (a line may also be shown outside a solution, e.g. in the exercise itself or in
-a function's source printed by a cell: only the solution's copies must go). The build
-without solutions must also keep every exercise and publish no page sources
+a function's source printed by a cell: only the solution's copies must go). The same holds
+for the printed source of the functions that the graded assignments ask students to
+write: the cells tagged ``graded-source`` (``GRADED_SOURCES`` names those functions, and
+tests/test_hide_gated_solutions.py checks that every cell printing one has the tag). The
+build without solutions must also keep every exercise and publish no page sources
 (``_sources/``, .ipynb). Run by .ci/run after
 ``python3 tasks.py build --without-solutions``; exits 1 with a list of problems.
 """
@@ -24,6 +27,41 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^(`{3,}|:{3,})\{(\w[\w-]*)\}")
 PROSE_OK = re.compile(r"^[A-Za-z0-9 ,.;:()]+$")
+# functions of utils, as the chapters name them in show_source(...), whose code is the
+# answer to a graded assignment (assignments/source): their cells carry the tag
+GRADED_SOURCES = frozenset({
+    "initializers.variance_scaling", "initializers.he_uniform",
+    "normalization.batchnorm_forward", "normalization.batchnorm_backward",
+    "normalization.batchnorm_backward_graph", "normalization.BatchNorm.forward",
+    "normalization.BatchNorm._update_running_stats",
+    "optimizers.Momentum", "optimizers.RMSprop._direction", "optimizers.Adam._direction",
+    "reg.inverted_dropout", "reg.dropout_backward", "clipping._by_global_norm",
+})
+GRADED_TAG = "graded-source"
+SHOW_SOURCE = re.compile(r"show_source\(([^)]*)\)")
+
+
+def shown_sources(cell: dict) -> set[str]:
+    """The names a code cell passes to show_source(...)."""
+    return {name.strip() for args in SHOW_SOURCE.findall(cell_source(cell))
+            for name in args.split(",") if name.strip()}
+
+
+def graded_source_lines(nb_path: Path) -> list[str]:
+    """Lines printed only by the notebook's cells tagged graded-source (their outputs)."""
+    cells = json.loads(nb_path.read_text(encoding="utf-8"))["cells"]
+    inside, outside = set(), set()
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            outside.update(ln.strip() for ln in cell_source(cell).splitlines())
+            continue
+        tagged = GRADED_TAG in cell.get("metadata", {}).get("tags", [])
+        outside.update(ln.strip() for ln in cell_source(cell).splitlines())
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain") or ""
+            text = "".join(text) if isinstance(text, list) else text
+            (inside if tagged else outside).update(ln.strip() for ln in text.splitlines())
+    return sorted(s for s in inside - outside if len(s) >= 20 and not s.startswith("#"))
 
 
 def cell_source(cell: dict) -> str:
@@ -89,7 +127,7 @@ def main(normal: Path, hidden: Path) -> int:
     if (hidden / "_sources").exists():
         problems.append("the build without solutions publishes _sources/")
     problems += [f"page source published: {p}" for p in hidden_files if p.suffix == ".ipynb"]
-    total = 0
+    total = total_graded = 0
     for nb in chapters:
         page = Path("book") / f"{nb.stem}.html"
         if not (normal / page).exists():
@@ -104,6 +142,14 @@ def main(normal: Path, hidden: Path) -> int:
             problems.append(f"{page}: exercises missing without solutions")
         if exercises and not lines:
             problems.append(f"{nb.name}: found no solution lines to look for")
+        graded = graded_source_lines(nb)
+        for line in graded:
+            needle = squash(line)
+            if needle not in normal_text:
+                problems.append(f"{page}: the check cannot see {line!r} in the normal build")
+            elif hidden_page.count(needle) >= normal_text.count(needle):
+                problems.append(f"{page}: graded source line {line!r} still shown")
+        total_graded += len(graded)
         for line in lines:
             needle = squash(line)
             if needle not in normal_text:
@@ -116,10 +162,11 @@ def main(normal: Path, hidden: Path) -> int:
             if kept >= shown:
                 problems.append(f"{page}: solution line {line!r} still shown ({kept} times)")
     print(f"{total} solution lines of {len(chapters)} chapters: shown in the normal build, "
-          f"{'removed' if not problems else 'NOT all removed'} in the build without solutions")
+          f"{'removed' if not problems else 'NOT all removed'} in the build without solutions"
+          f"; {total_graded} lines of graded functions' source checked the same way")
     for p in problems:
         print("  problem:", p)
-    return 1 if problems or total == 0 else 0
+    return 1 if problems or total == 0 or total_graded == 0 else 0
 
 
 if __name__ == "__main__":

@@ -48,8 +48,14 @@ PLAIN SOLUTION TEXT
 ```
 
 TEXT AFTER THE SOLUTIONS
+
+```{container} cell tag_graded-source
+
+    def graded_function_source(): ...
+```
 """
-SECRETS = ("GATED SOLUTION PROSE", "gated_solution_code", "PLAIN SOLUTION TEXT")
+SECRETS = ("GATED SOLUTION PROSE", "gated_solution_code", "PLAIN SOLUTION TEXT",
+           "graded_function_source")
 KEPT = ("THE EXERCISE TEXT", "THE SECOND EXERCISE", "TEXT AFTER THE SOLUTIONS")
 
 
@@ -96,6 +102,7 @@ def test_extension_hides_every_solution_and_keeps_the_rest(tmp_path):
         assert text not in page, text
     for text in KEPT:
         assert text in page, text
+    assert "part of a graded assignment" in page  # where the graded source was
     assert not (out / "_sources").exists(), "page sources (with the solutions) published"
 
 
@@ -133,3 +140,34 @@ def test_the_full_book_check_finds_solution_lines(tmp_path):
     assert exercises == 2
     assert lines == ["Because the variance doubles at every layer",
                      "answer = compute_the_answer(42)"]
+
+
+def _check_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_no_solutions",
+                                                  ROOT / "tests" / "check_no_solutions.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    return check
+
+
+def test_every_printed_source_of_a_graded_function_is_tagged():
+    """A cell that prints the book's implementation of a function a graded assignment asks
+    for carries the tag graded-source (removed from the build without solutions), and only
+    such cells carry it."""
+    import json
+
+    check = _check_module()
+    shown = set()
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            names = check.shown_sources(cell)
+            tagged = check.GRADED_TAG in cell["metadata"].get("tags", [])
+            assert tagged == bool(names & check.GRADED_SOURCES), (path.name, sorted(names))
+            shown |= names
+            if tagged:
+                assert check.graded_source_lines(path), path.name
+    assert check.GRADED_SOURCES <= shown, sorted(check.GRADED_SOURCES - shown)

@@ -9,6 +9,11 @@ everything from the marker to the matching ``{solution-end}``. It also stops the
 publishing the sources of the pages (``_sources/`` and the .ipynb download button), which
 contain the solutions.
 
+It also removes the code cells tagged ``graded-source``: those print the book's own
+implementation of a function that a graded assignment asks students to write (the
+initializers, batch normalization, the optimizers, dropout, clipping), and a course that
+hides the solutions hides those answers too. A short note takes each one's place.
+
 Loaded only by ``python3 tasks.py build --without-solutions`` (through ``local_extensions``
 in the configuration that command writes); the normal build does not use it.
 """
@@ -53,6 +58,25 @@ class HideGatedSolutions(SphinxTransform):
                 parent.remove(child)
 
 
+# the class MyST-NB gives a cell tagged graded-source, and the same as docutils normalizes
+# class names (a {container} directive in a page)
+GRADED_SOURCE = ("tag_graded-source", "tag-graded-source")
+GRADED_NOTE = ("The source of this function is not shown in this edition: writing it is "
+               "part of a graded assignment.")
+
+
+class HideGradedSources(SphinxTransform):
+    default_priority = 5
+
+    def apply(self):
+        if not self.config.hide_solutions:
+            return
+        for cell in list(self.document.findall(nodes.container)):
+            if set(GRADED_SOURCE) & set(cell.get("classes", [])):
+                note = nodes.paragraph(text=GRADED_NOTE, classes=["graded-source-note"])
+                cell.replace_self(note)
+
+
 def no_sources(app, config):
     if config.hide_solutions:
         config.html_copy_source = False
@@ -65,5 +89,6 @@ def setup(app):
     app.add_node(hidden_solution)
     app.add_directive("solution-start", HidingSolutionStart, override=True)
     app.add_transform(HideGatedSolutions)
+    app.add_transform(HideGradedSources)
     app.connect("config-inited", no_sources)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
