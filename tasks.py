@@ -8,6 +8,7 @@
                                           # another CPU (native, avx2, baseline, mixed)
     python3 tasks.py portable    # the notebooks run from a folder outside book/, 4 threads
     python3 tasks.py benchmark   # wall time and peak memory of each chapter notebook
+    python3 tasks.py benchmark --grading 60   # time autograding a class of 60 students
     python3 tasks.py lab         # JupyterLab on the book's notebooks
     python3 tasks.py lock        # constraints.txt: the exact versions installed in .venv
     python3 tasks.py site-test   # the built book in headless Chromium, offline (tests/site)
@@ -248,6 +249,10 @@ def cmd_portable(args: argparse.Namespace) -> None:
 
 def cmd_benchmark(args: argparse.Namespace) -> None:
     python = ensure_environment()
+    if args.grading:
+        run([python, "tests/benchmark_grading.py", str(args.grading),
+             *(["--jobs", str(args.jobs)] if args.jobs else [])])
+        return
     run([python, "tests/benchmark.py", *args.notebooks],
         env=cpu_env(quiet_framework_env(), args.cpu))
 
@@ -340,7 +345,7 @@ def cmd_assignments(args: argparse.Namespace) -> None:
 def cmd_autograde(args: argparse.Namespace) -> None:
     python = ensure_environment()
     run([python, "assignments/grading.py", "autograde", Path(args.submissions).resolve(),
-         "--course-dir", args.course_dir])
+         "--course-dir", args.course_dir, *(["--jobs", str(args.jobs)] if args.jobs else [])])
 
 
 def main() -> None:
@@ -381,6 +386,12 @@ def main() -> None:
     bench.add_argument("--cpu", choices=tuple(CPU_VARIANTS), default=None,
                       help="emulate another CPU's code paths in every kernel: native, avx2 "
                            "(no AVX-512), baseline (no AVX), mixed (see CPU_VARIANTS)")
+    bench.add_argument("--grading", type=int, metavar="STUDENTS", default=0,
+                       help="instead, time the autograding of a generated class of STUDENTS "
+                            "students, each submitting every assignment")
+    bench.add_argument("-j", "--jobs", type=int, default=None,
+                       help="with --grading: notebooks graded at the same time "
+                            "(default: one per CPU core)")
     bench.set_defaults(func=cmd_benchmark)
     lock = sub.add_parser("lock", help="write constraints.txt: the exact versions installed "
                                        "in .venv (pip freeze)")
@@ -402,6 +413,8 @@ def main() -> None:
                                            "<assignment>/<assignment>.ipynb")
     grade.add_argument("--course-dir", default=course_dir,
                        help="working nbgrader course folder (default: _build/nbgrader)")
+    grade.add_argument("-j", "--jobs", type=int, default=None,
+                       help="notebooks graded at the same time (default: one per CPU core)")
     grade.set_defaults(func=cmd_autograde)
     args = parser.parse_args()
     args.func(args)

@@ -5,7 +5,7 @@ Used by ``python3 tasks.py assignments`` / ``python3 tasks.py autograde DIR`` an
 nbgrader (``.venv``)::
 
     python assignments/grading.py generate [--course-dir DIR]
-    python assignments/grading.py autograde SUBMISSIONS [--course-dir DIR]
+    python assignments/grading.py autograde SUBMISSIONS [--course-dir DIR] [--jobs N]
     python assignments/grading.py reference OUT   # the reference solutions as submissions
 
 Everything is written to a working course folder (default ``_build/nbgrader``): a copy of
@@ -39,7 +39,7 @@ def assignment_names() -> list[str]:
                   if p.stem == p.parent.name and ".ipynb_checkpoints" not in p.parts)
 
 
-def _nbgrader(args: list[str], work: Path) -> None:
+def _kernel_env() -> dict[str, str]:
     env = dict(os.environ)
     # kernels started by nbgrader: one BLAS thread each (the notebooks are tiny) and the
     # book's TensorFlow settings, should an assignment ever import it
@@ -49,8 +49,12 @@ def _nbgrader(args: list[str], work: Path) -> None:
     env["TF_ENABLE_ONEDNN_OPTS"] = "0"
     # nbgrader runs the `alembic` command of its environment to check the gradebook
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def _nbgrader(args: list[str], work: Path) -> None:
     cmd = [sys.executable, "-m", "nbgrader", *args]
-    result = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=work, env=_kernel_env(), capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {result.returncode}):\n"
                            f"{result.stdout}\n{result.stderr}")
@@ -87,11 +91,15 @@ def generate(work: Path = DEFAULT_WORK, names: list[str] | None = None) -> dict[
     return {name: work / "release" / name / f"{name}.ipynb" for name in names}
 
 
-def autograde(submissions: Path, work: Path = DEFAULT_WORK) -> list[Score]:
-    """Copy SUBMISSIONS into the course's submitted/ folder and run ``nbgrader autograde``.
+def autograde(submissions: Path, work: Path = DEFAULT_WORK, jobs: int | None = None,
+              ) -> list[Score]:
+    """Copy SUBMISSIONS into the course's submitted/ folder and autograde every submission.
 
     The student versions are generated first unless the course folder already has every
-    submitted assignment in its gradebook (from :func:`generate`).
+    submitted assignment in its gradebook (from :func:`generate`). ``jobs`` worker
+    processes (default: one per CPU core) share the submissions; each runs nbgrader's
+    autograde, as ``nbgrader autograde`` would, one submission after another, each in a
+    fresh kernel limited to one thread.
     """
     submissions = Path(submissions).resolve()
     found = sorted({p.parent.name for p in submissions.glob("*/*/*.ipynb")})
@@ -109,9 +117,48 @@ def autograde(submissions: Path, work: Path = DEFAULT_WORK) -> list[Score]:
         shutil.rmtree(target)
     shutil.copytree(submissions, target,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    for name in found:
-        _nbgrader(["autograde", name, "--force"], work)
+    pairs = sorted((p.parent.name, p.parent.parent.name)
+                   for p in target.glob("*/*/*.ipynb") if p.stem == p.parent.name)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(pairs)))
+    # the students' records first, from one process (the workers then only add grades)
+    students = sorted({student for _, student in pairs})
+    roster = work / "students.csv"
+    roster.write_text("id\n" + "\n".join(students) + "\n")
+    _nbgrader(["db", "student", "import", str(roster)], work)
+    # submissions dealt out in turn, so that each worker gets a share of every assignment
+    shares = [pairs[i::jobs] for i in range(jobs)]
+    workers = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "_worker",
+                                 str(work), *[f"{a}/{s}" for a, s in share]],
+                                cwd=work, env=_kernel_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+               for share in shares]
+    failures = []
+    for proc in workers:
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            failures.append(out[-3000:])
+    if failures:
+        raise RuntimeError("autograding failed:\n" + "\n".join(failures))
     return scores(work)
+
+
+def _worker(work: Path, items: list[str]) -> None:
+    """Autograde ``assignment/student`` items one after another, in this process."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(work)).load_config()
+    config.CourseDirectory.root = str(work)
+    api = NbGraderAPI(config=config)
+    for item in items:
+        assignment, student = item.split("/")
+        for attempt in range(5):  # another worker may hold the gradebook for a moment
+            result = api.autograde(assignment, student, force=True, create=True)
+            if result["success"] or "database is locked" not in result.get("error", ""):
+                break
+            time.sleep(0.5 * (attempt + 1))
+        if not result["success"]:
+            sys.exit(f"{item}: {result.get('error', '')}\n{result.get('log', '')}")
 
 
 @dataclass(frozen=True)
@@ -212,12 +259,17 @@ def write_reference_submissions(out: Path, releases: dict[str, Path], student: s
 
 
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "_worker":  # a process started by autograde()
+        _worker(Path(sys.argv[2]), sys.argv[3:])
+        return
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="student versions of every assignment (release/)")
     grade = sub.add_parser("autograde", help="autograde a folder of submissions")
     grade.add_argument("submissions", type=Path)
+    grade.add_argument("-j", "--jobs", type=int, default=None,
+                       help="worker processes (default: one per CPU core)")
     ref = sub.add_parser("reference", help="write the reference solutions as submissions")
     ref.add_argument("out", type=Path)
     for p in (gen, grade, ref):
@@ -233,7 +285,7 @@ def main() -> None:
         print(f"Hand out the folders under {Path(args.course_dir).resolve() / 'release'}; "
               f"done in {time.perf_counter() - start:.1f} s")
     elif args.command == "autograde":
-        rows = autograde(args.submissions, args.course_dir)
+        rows = autograde(args.submissions, args.course_dir, args.jobs)
         print(score_table(rows))
         print(f"Autograded notebooks and gradebook.db in {Path(args.course_dir).resolve()}; "
               f"done in {time.perf_counter() - start:.1f} s")
