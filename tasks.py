@@ -253,7 +253,7 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
         run([python, "tests/benchmark_grading.py", str(args.grading),
              *(["--jobs", str(args.jobs)] if args.jobs else [])])
         return
-    run([python, "tests/benchmark.py", *args.notebooks],
+    run([python, "tests/benchmark.py", *args.notebooks, *(["--cells"] if args.cells else [])],
         env=cpu_env(quiet_framework_env(), args.cpu))
 
 
@@ -300,7 +300,12 @@ def cmd_site_test(args: argparse.Namespace) -> None:
 
 def cmd_lab(args: argparse.Namespace) -> None:
     ensure_environment()
-    run([venv_executable("jupyter"), "lab", "book"], env=quiet_framework_env())
+    extra = list(args.lab_args)
+    # Jupyter refuses to start as root (usual in containers and cloud notebooks)
+    if getattr(os, "geteuid", lambda: -1)() == 0 and "--allow-root" not in extra:
+        print("Running as root: passing --allow-root to JupyterLab.", flush=True)
+        extra.append("--allow-root")
+    run([venv_executable("jupyter"), "lab", "book", *extra], env=quiet_framework_env())
 
 
 # --- the book without solutions, and the nbgrader assignments (assignments/) --------------
@@ -348,6 +353,37 @@ def cmd_autograde(args: argparse.Namespace) -> None:
          "--course-dir", args.course_dir, *(["--jobs", str(args.jobs)] if args.jobs else [])])
 
 
+# the options of each command that passes the others on: option -> whether it takes a value
+PASS_THROUGH = {
+    "test": {"-n": True, "--workers": True, "--threads": True, "--cpu": True},
+    "site-test": {},
+    "lab": {},
+}
+
+
+def _split_known(argv: list[str], known: dict[str, bool]) -> tuple[list[str], list[str]]:
+    """(the command and its own options, everything else in order); after ``--`` all goes
+    on, and ``-h``/``--help`` stays with the command."""
+    mine, rest, i = [argv[0]], [], 1
+    while i < len(argv):
+        arg = argv[i]
+        name = arg.split("=", 1)[0]
+        if arg == "--":
+            rest += argv[i + 1:]
+            break
+        if arg in ("-h", "--help"):
+            mine.append(arg)
+        elif name in known:
+            mine.append(arg)
+            if known[name] and "=" not in arg and i + 1 < len(argv):
+                i += 1
+                mine.append(argv[i])
+        else:
+            rest.append(arg)
+        i += 1
+    return mine, rest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -386,6 +422,8 @@ def main() -> None:
     bench.add_argument("--cpu", choices=tuple(CPU_VARIANTS), default=None,
                       help="emulate another CPU's code paths in every kernel: native, avx2 "
                            "(no AVX-512), baseline (no AVX), mixed (see CPU_VARIANTS)")
+    bench.add_argument("--cells", action="store_true",
+                       help="also list the slowest cells of the notebooks timed")
     bench.add_argument("--grading", type=int, metavar="STUDENTS", default=0,
                        help="instead, time the autograding of a generated class of STUDENTS "
                             "students, each submitting every assignment")
@@ -396,8 +434,9 @@ def main() -> None:
     lock = sub.add_parser("lock", help="write constraints.txt: the exact versions installed "
                                        "in .venv (pip freeze)")
     lock.set_defaults(func=cmd_lock)
-    lab = sub.add_parser("lab", help="open the notebooks in JupyterLab")
-    lab.set_defaults(func=cmd_lab)
+    lab = sub.add_parser("lab", help="open the notebooks in JupyterLab (other arguments are "
+                                     "passed to it, e.g. --no-browser --port 8890)")
+    lab.set_defaults(func=cmd_lab, lab_args=[])
     site = sub.add_parser("site-test", help="test the built book in headless Chromium, offline")
     site.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest")
     site.set_defaults(func=cmd_site_test)
@@ -416,7 +455,18 @@ def main() -> None:
     grade.add_argument("-j", "--jobs", type=int, default=None,
                        help="notebooks graded at the same time (default: one per CPU core)")
     grade.set_defaults(func=cmd_autograde)
-    args = parser.parse_args()
+    # arguments the command does not know go on, in their order, to the tool it runs:
+    # pytest for test and site-test (`python3 tasks.py test -k relu`), JupyterLab for lab
+    argv = sys.argv[1:]
+    passed: list[str] = []
+    if argv and argv[0] in PASS_THROUGH:
+        argv, passed = _split_known(argv, PASS_THROUGH[argv[0]])
+    args = parser.parse_args(argv)
+    if passed:
+        if args.command == "lab":
+            args.lab_args = [*args.lab_args, *passed]
+        else:
+            args.pytest_args = [*args.pytest_args, *passed]
     args.func(args)
 
 
