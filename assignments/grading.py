@@ -101,6 +101,8 @@ def autograde(submissions: Path, work: Path = DEFAULT_WORK, jobs: int | None = N
     autograde, as ``nbgrader autograde`` would, one submission after another, each in a
     fresh kernel limited to one thread.
     """
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise ValueError(f"jobs must be a positive number of worker processes, got {jobs!r}")
     submissions = Path(submissions).resolve()
     found = sorted({p.parent.name for p in submissions.glob("*/*/*.ipynb")})
     if not found:
@@ -119,7 +121,7 @@ def autograde(submissions: Path, work: Path = DEFAULT_WORK, jobs: int | None = N
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     pairs = sorted((p.parent.name, p.parent.parent.name)
                    for p in target.glob("*/*/*.ipynb") if p.stem == p.parent.name)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(pairs)))
+    jobs = min(jobs or os.cpu_count() or 1, len(pairs))
     # the students' records first, from one process (the workers then only add grades)
     students = sorted({student for _, student in pairs})
     roster = work / "students.csv"

@@ -110,6 +110,12 @@ def course(tmp_path_factory):
     return {"releases": releases, "scores": table}
 
 
+@pytest.mark.parametrize("jobs", [0, -2, 1.5])
+def test_autograde_rejects_a_bad_number_of_jobs(tmp_path, jobs):
+    with pytest.raises(ValueError, match="jobs must be a positive number"):
+        grading.autograde(tmp_path, tmp_path / "course", jobs=jobs)
+
+
 def test_every_assignment_is_in_the_course():
     assert grading.assignment_names() == ASSIGNMENTS
 
