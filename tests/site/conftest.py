@@ -154,6 +154,9 @@ def summarize(site: Site) -> dict:
         "code_blocks_scrolling_sideways_at_1280px": {
             v.page: f"{v.data['codeScrolling']} of {v.data['codeBlocks']}" for v in visits
             if v.data["codeScrolling"]},
+        "code_blocks": sum(v.data["codeBlocks"] for v in visits),
+        "code_blocks_scrolling_detail": {v.page: v.data["codeScrollingBlocks"]
+                                         for v in visits if v.data["codeScrollingBlocks"]},
         "pages_too_wide_for_a_phone": sorted(v.page for v in visits
                                              if v.phone["scrollWidth"] > PHONE["width"]),
         "browsers": len(site.browsers),
@@ -186,7 +189,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     write(f"pages too wide for a {PHONE['width']} px phone: "
           f"{summary['pages_too_wide_for_a_phone'] or 'none'}")
     write(f"search words: {summary['search_words']}")
-    write("code cells that scroll sideways at 1280 px: "
-          f"{summary['code_blocks_scrolling_sideways_at_1280px'] or 'none'}")
+    scrolling = sum(len(b) for b in summary["code_blocks_scrolling_detail"].values())
+    write(f"code blocks that scroll sideways at 1280 px: {scrolling} of "
+          f"{summary['code_blocks']} "
+          f"({summary['code_blocks_scrolling_sideways_at_1280px'] or 'none'})")
     write(f"wall time: {summary['wall_seconds']} s "
           f"(summary in {ARTIFACTS / 'site-test.json'})")

@@ -187,6 +187,16 @@ const withTimeout = (promise, ms) =>
     // Code blocks wider than their box at this width: the reader has to scroll sideways.
     codeScrolling: Array.from(document.querySelectorAll("div.highlight pre"))
       .filter((pre) => pre.scrollWidth > pre.clientWidth + 1).length,
+    // Which ones: input or output, the longest line, and the first characters.
+    codeScrollingBlocks: Array.from(document.querySelectorAll("div.highlight pre"))
+      .filter((pre) => pre.scrollWidth > pre.clientWidth + 1)
+      .map((pre) => {
+        const lines = pre.textContent.split("\n");
+        const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), "");
+        return {kind: pre.closest(".cell_output") ? "output" : "input",
+                longest: longest.length, clientWidth: pre.clientWidth,
+                scrollWidth: pre.scrollWidth, line: longest.slice(0, 100)};
+      }),
     codeBlocks: document.querySelectorAll("div.highlight pre").length,
     // MathJax output that a screen reader cannot read (no assistive MathML, no label).
     mathUnreadable: Array.from(document.querySelectorAll("mjx-container"))

@@ -281,3 +281,23 @@ def test_search_finds_chapter_by_its_own_word(site, chapter):
     assert pages == {chapter}, (f"searching for {word!r} (only in {chapter}) found "
                                 f"{sorted(pages)}: {found['status']!r}")
     assert not [e for e in console if e["level"] == "SEVERE"], console
+
+
+MAX_SCROLLING_CODE_SHARE = 0.05
+
+
+def test_few_code_blocks_scroll_sideways_at_1280px(site):
+    """At a laptop's 1280 px, at most 5 % of the book's code blocks (cells and their
+    printed output) are wider than the text column, so that a reader rarely has to
+    scroll a cell sideways to see the end of a line."""
+    visits = [site.visit(page) for page in book_pages() if content_page(page)]
+    blocks = sum(v.data["codeBlocks"] for v in visits)
+    scrolling = {v.page: v.data["codeScrollingBlocks"] for v in visits
+                 if v.data["codeScrollingBlocks"]}
+    count = sum(len(b) for b in scrolling.values())
+    assert blocks > 100, blocks
+    assert count <= MAX_SCROLLING_CODE_SHARE * blocks, (
+        f"{count} of {blocks} code blocks scroll sideways at 1280 px: "
+        + "; ".join(f"{page}: " + ", ".join(f"{b['kind']} {b['longest']} chars "
+                                            f"{b['line'][:40]!r}" for b in found)
+                    for page, found in scrolling.items()))
