@@ -305,7 +305,21 @@ def cmd_lab(args: argparse.Namespace) -> None:
     if getattr(os, "geteuid", lambda: -1)() == 0 and "--allow-root" not in extra:
         print("Running as root: passing --allow-root to JupyterLab.", flush=True)
         extra.append("--allow-root")
-    run([venv_executable("jupyter"), "lab", "book", *extra], env=quiet_framework_env())
+    run(lab_command(extra), env=quiet_framework_env())
+
+
+# nbgrader's course tools (formgrader, assignment and course lists) need the course's
+# nbgrader_config.py, which lives in assignments/; opened on the book they only log "No
+# nbgrader_config.py file found" twice. The students' Validate button stays.
+COURSE_ONLY_SERVER_EXTENSIONS = ("formgrader", "assignment_list", "course_list")
+
+
+def lab_command(extra: list[str]) -> list[str]:
+    """JupyterLab on book/, without nbgrader's course-only server extensions."""
+    disabled = ", ".join(f'"nbgrader.server_extensions.{name}": False'
+                         for name in COURSE_ONLY_SERVER_EXTENSIONS)
+    return [str(venv_executable("jupyter")), "lab", "book",
+            f"--ServerApp.jpserver_extensions={{{disabled}}}", *extra]
 
 
 # --- the book without solutions, and the nbgrader assignments (assignments/) --------------
