@@ -152,8 +152,8 @@ def summarize(site: Site) -> dict:
         # Not a failure: code cells whose longest line is wider than the text column at
         # 1280 px, so part of the code is hidden until the reader scrolls the cell.
         "code_blocks_scrolling_sideways_at_1280px": {
-            v.page: f"{v.data['codeScrolling']} of {v.data['codeBlocks']}" for v in visits
-            if v.data["codeScrolling"]},
+            v.page: f"{len(v.data['codeScrollingBlocks'])} of {v.data['codeBlocks']}"
+            for v in visits if v.data["codeScrollingBlocks"]},
         "code_blocks": sum(v.data["codeBlocks"] for v in visits),
         "code_blocks_scrolling_detail": {v.page: v.data["codeScrollingBlocks"]
                                          for v in visits if v.data["codeScrollingBlocks"]},

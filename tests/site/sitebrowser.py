@@ -185,8 +185,6 @@ const withTimeout = (promise, ms) =>
     download: download ? {href: download.getAttribute("href"), url: download.href} : null,
     codeColors: Object.values(codeColors),
     // Code blocks wider than their box at this width: the reader has to scroll sideways.
-    codeScrolling: Array.from(document.querySelectorAll("div.highlight pre"))
-      .filter((pre) => pre.scrollWidth > pre.clientWidth + 1).length,
     // Which ones: input or output, the longest line, and the first characters.
     codeScrollingBlocks: Array.from(document.querySelectorAll("div.highlight pre"))
       .filter((pre) => pre.scrollWidth > pre.clientWidth + 1)
