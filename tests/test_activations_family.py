@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 
 from utils import activations as A
-from utils import checks, gradcheck, mlp
+from utils import checks, gradcheck
+from utils.nets import numpy_mlp
 
 GRID = np.concatenate([np.linspace(-40.0, 40.0, 2001), [-1e3, 1e3, 0.0, -1e-300, 1e-300]])
 EPS = np.finfo(np.float64).eps
@@ -349,7 +350,7 @@ def test_mlp_backward_pass_with_each_activation(name, rng):
     """The hand-written MLP backprop through every new f' agrees with finite differences."""
     X = rng.normal(size=(8, 5))
     y = rng.integers(0, 3, size=8)
-    net = mlp.MLP.create([5, 6, 6, 3], name, rng, weight_init=0.7)
+    net = numpy_mlp.MLP.create([5, 6, 6, 3], name, rng, weight_init=0.7)
     assert max(gradcheck.check_mlp_gradients(net, X, y)) < 1e-7
 
 
@@ -447,7 +448,7 @@ def test_prelu_alpha_shape_and_values_are_checked():
         A.prelu_alpha_grad(np.ones((4, 3)), np.ones((4, 3)), (2,))
 
 
-# ------------------------------------------------------------------ mlp.saturated_fraction
+# ------------------------------------------------------------------ numpy_mlp.saturated_fraction
 
 @pytest.mark.parametrize("name", ["elu", "selu", "softplus"])
 def test_saturated_fraction_from_outputs_equals_small_derivative(name, rng):
@@ -455,20 +456,20 @@ def test_saturated_fraction_from_outputs_equals_small_derivative(name, rng):
     z = rng.normal(-3, 4, size=20_000)
     want = np.mean(act.f_prime(z) < 0.01)
     assert 0.05 < want < 0.95  # the test exercises both sides
-    assert mlp.saturated_fraction(act, act.f(z)) == pytest.approx(want, abs=1e-4)
+    assert numpy_mlp.saturated_fraction(act, act.f(z)) == pytest.approx(want, abs=1e-4)
 
 
 def test_saturated_fraction_of_the_rest_of_the_family(rng):
     z = rng.normal(-3, 4, size=1000)
     for name in ("leaky_relu", "prelu"):
         act = A.get_activation(name)
-        assert mlp.saturated_fraction(act, act.f(z)) == 0.0
+        assert numpy_mlp.saturated_fraction(act, act.f(z)) == 0.0
     for name in ("gelu", "gelu_tanh", "swish"):
         act = A.get_activation(name)
-        assert np.isnan(mlp.saturated_fraction(act, act.f(z)))
+        assert np.isnan(numpy_mlp.saturated_fraction(act, act.f(z)))
     # the original cases are unchanged
-    assert mlp.saturated_fraction(A.get_activation("relu"), np.array([0.0, 1.0])) == 0.5
-    assert mlp.saturated_fraction(A.get_activation("identity"), z) == 0.0
+    assert numpy_mlp.saturated_fraction(A.get_activation("relu"), np.array([0.0, 1.0])) == 0.5
+    assert numpy_mlp.saturated_fraction(A.get_activation("identity"), z) == 0.0
 
 
 # ------------------------------------------------------------------ self-checks for the exercises

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from utils import calibration as cal
-from utils.mlp import cross_entropy, softmax
+from utils.nets.numpy_mlp import cross_entropy, softmax
 
 # Six predictions over three classes, worked out by hand below.
 PROBS = np.array([[0.90, 0.05, 0.05],   # confidence 0.90, predicts 0, label 0: right

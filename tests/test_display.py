@@ -11,7 +11,7 @@ from IPython.display import Code
 from utils import display
 from utils.activations import sigmoid, sigmoid_prime
 from utils.display import format_table, print_table, show_source
-from utils.mlp import MLP
+from utils.nets.numpy_mlp import MLP
 
 
 def test_format_table_alignment_and_floats():

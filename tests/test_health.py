@@ -165,7 +165,7 @@ def test_statistics_match_a_manual_computation(blobs):
 
 
 def test_a_float64_model_is_checked_in_float64(blobs):
-    """A float64 model gets float64 data (as in training.fit), also in the probe after a
+    """A float64 model gets float64 data (as in torch_fit.fit), also in the probe after a
     divergence; its statistics equal the float32 model's to float32 precision."""
     single = run(torch_net("tanh", [32, 16, 16, 4], std=0.4), blobs, steps=3, every=1)
     double = run(torch_net("tanh", [32, 16, 16, 4], std=0.4).double(), blobs, steps=3,

@@ -25,7 +25,7 @@ import pytest
 from scipy import stats
 
 from utils import initializers as init
-from utils.mlp import MLP
+from utils.nets.numpy_mlp import MLP
 
 Z = 5.0
 KURTOSIS = {"normal": 3.0, "uniform": 1.8,

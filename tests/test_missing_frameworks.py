@@ -37,7 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 CHAPTERS = toc_chapters()
-UTILS_MODULES = sorted(p.stem for p in (ROOT / "utils").glob("*.py") if p.stem != "__init__")
+# every module of the package, subpackages included ("nets.torch_fit")
+UTILS_MODULES = sorted(".".join(p.relative_to(ROOT / "utils").with_suffix("").parts)
+                       for p in (ROOT / "utils").rglob("*.py") if p.stem != "__init__")
 
 # What is hidden, the package names an error message must mention, the names by which a
 # chapter refers to the framework, and the helper that raises the error.
@@ -178,16 +180,19 @@ def test_every_utils_module_imports_without_the_framework(framework, hide, tmp_p
 def test_stacked_mlp_needs_torch_only_when_used(hide, tmp_path):
     env = hide("torch")
     code = textwrap.dedent("""
-        from utils import frameworks, stacked_mlp
-        try:
-            stacked_mlp.StackedMLP([4, 3, 2], seeds=[0])
-        except frameworks.MissingFrameworkError as exc:
-            print(type(exc).__name__, exc.name)
+        from utils import frameworks
+        from utils.nets import torch_fit, torch_stack
+        for make in (lambda: torch_stack.StackedMLP([4, 3, 2], seeds=[0]),
+                     lambda: torch_fit.mlp([4, 3, 2])):
+            try:
+                make()
+            except frameworks.MissingFrameworkError as exc:
+                print(type(exc).__name__, exc.name)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, cwd=tmp_path, timeout=120, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "MissingFrameworkError torch"
+    assert out.stdout.split("\n")[:2] == ["MissingFrameworkError torch"] * 2, out.stdout
 
 
 # --- the chapters, with one framework hidden ----------------------------------------

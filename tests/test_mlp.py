@@ -1,4 +1,4 @@
-"""utils.mlp: shapes, backprop against finite differences, PyTorch and Keras, training, errors."""
+"""utils.nets.numpy_mlp: shapes, backprop against finite differences, PyTorch and Keras, training, errors."""
 
 from __future__ import annotations
 
@@ -6,21 +6,20 @@ import numpy as np
 import pytest
 
 from utils.activations import Activation
-from utils.framework_models import (
-    keras_mlp,
-    keras_weight_grad_norms,
-    torch_mlp,
-    torch_weight_grad_norms,
-)
 from utils.gradcheck import check_mlp_gradients
-from utils.mlp import (
+from utils.nets.numpy_mlp import (
     MLP,
-    History,
     Trace,
     cross_entropy,
     relative_weight_change,
     softmax,
-    train_sgd,
+)
+from utils.nets.numpy_stack import History, train_sgd
+from utils.nets.twins import (
+    keras_twin,
+    keras_weight_grad_norms,
+    torch_twin,
+    torch_weight_grad_norms,
 )
 
 SIZES = [5, 4, 3, 3]  # input, two hidden layers, output
@@ -48,7 +47,7 @@ def hidden_preactivations(model, X):
 
 def torch_gradients(torch, model, X, y):
     """Loss and [(dW, db), ...] by PyTorch autograd, in the NumPy (fan_in, fan_out) layout."""
-    net = torch_mlp(model)
+    net = torch_twin(model)
     device = next(net.parameters()).device
     loss = torch.nn.functional.cross_entropy(
         net(torch.as_tensor(X, device=device)), torch.as_tensor(y, device=device))
@@ -60,7 +59,7 @@ def torch_gradients(torch, model, X, y):
 
 def keras_gradients(keras, tf, model, X, y):
     """Loss and [(dW, db), ...] by tf.GradientTape on the Keras copy, loss in float64."""
-    net = keras_mlp(model)
+    net = keras_twin(model)
     variables = [v for layer in net.layers for v in (layer.kernel, layer.bias)]
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64")
     with tf.GradientTape() as tape:
@@ -232,8 +231,8 @@ def test_backprop_equals_keras_gradient_tape(keras, tf, activation):
 def test_framework_copies_do_not_share_memory_with_the_numpy_model(torch, keras):
     model, X, y = make_problem("tanh")
     before = [p.copy() for p in model.parameters()]
-    net = torch_mlp(model)
-    kn = keras_mlp(model)
+    net = torch_twin(model)
+    kn = keras_twin(model)
     with torch.no_grad():
         for p in net.parameters():
             p.add_(1.0)
@@ -247,7 +246,7 @@ def test_keras_default_loss_is_float32_which_is_why_the_helper_sets_float64(kera
     """Pin down the framework default the helper works around: a Keras 3 loss
     computes in floatx() = float32 even for a float64 model unless given dtype."""
     model, X, y = make_problem("tanh")
-    net = keras_mlp(model)
+    net = keras_twin(model)
     logits = net(tf.constant(X))
     default = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits)
     explicit = keras.losses.SparseCategoricalCrossentropy(from_logits=True,
@@ -269,9 +268,9 @@ def test_framework_grad_norm_helpers_equal_trace(torch, keras, activation):
     # norms of equal gradients; the loss is float64 in both helpers (Keras's is
     # set explicitly, see the test above), so the agreement is at rounding level:
     # measured 2.2e-16 relative; 1e-12 is ~4500 ulps.
-    np.testing.assert_allclose(torch_weight_grad_norms(torch_mlp(model), X, y),
+    np.testing.assert_allclose(torch_weight_grad_norms(torch_twin(model), X, y),
                                trace.weight_grad_norm, rtol=1e-12)
-    np.testing.assert_allclose(keras_weight_grad_norms(keras_mlp(model), X, y),
+    np.testing.assert_allclose(keras_weight_grad_norms(keras_twin(model), X, y),
                                trace.weight_grad_norm, rtol=1e-12)
 
 

@@ -1,7 +1,7 @@
 """utils.optimizers against torch.optim and keras.optimizers, step by step, and the differences.
 
 Every NumPy update rule is run for 60 steps from the same start on the same loss (a
-small tanh network on random data, gradients from utils.mlp, which test_mlp.py checks
+small tanh network on random data, gradients from utils.nets.numpy_mlp, which test_mlp.py checks
 against both frameworks) next to the framework's optimizer; the two trajectories must
 agree to TRAJ_RTOL. Everything is float64. The arithmetic is the same up to the order of
 operations, and the measured disagreement is below 1e-14 relative; 1e-10 leaves room for
@@ -25,7 +25,7 @@ import pytest
 from utils import landscapes, optimizers
 from utils.framework_optimizers import keras_lr, keras_trajectory, torch_trajectory
 from utils.gradcheck import numerical_gradient
-from utils.mlp import MLP
+from utils.nets.numpy_mlp import MLP
 from utils.optimizers import SGD, Adagrad, Adam, AdamW, Momentum, RMSprop, trajectory
 
 STEPS = 60

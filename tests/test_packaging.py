@@ -10,14 +10,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_utils_imports_from_another_folder(tmp_path):
-    code = "import utils, utils.mlp, utils.plotting; print(utils.__file__)"
+    code = "import utils, utils.nets.numpy_mlp, utils.plotting; print(utils.__file__)"
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                             text=True, check=True)
     assert Path(result.stdout.strip()).resolve().parent == ROOT / "utils"
 
 
 def test_numpy_modules_do_not_import_the_frameworks(tmp_path):
-    code = ("import sys; import utils.mlp, utils.activations, utils.data, utils.gradcheck, "
+    code = ("import sys; import utils.nets.numpy_mlp, utils.activations, utils.data, utils.gradcheck, "
             "utils.plotting, utils.checks, utils.display, utils.reproducibility; "
             "print(sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,

@@ -165,7 +165,7 @@ def test_torch_autograd_of_penalties(torch, rng):
 
 
 def test_torch_weight_penalty_covers_linear_weights_only(torch):
-    from utils.training import mlp
+    from utils.nets.torch_fit import mlp
 
     torch.manual_seed(0)
     net = mlp([6, 5, 4, 3], dropout=0.2).double()
@@ -177,7 +177,7 @@ def test_torch_weight_penalty_covers_linear_weights_only(torch):
 
 
 def test_penalized_cross_entropy(torch):
-    from utils.training import mlp
+    from utils.nets.torch_fit import mlp
 
     torch.manual_seed(0)
     net = mlp([6, 5, 3]).double()
@@ -202,7 +202,7 @@ def softmax_regression_problem(rng, n=40, d=6, k=3):
 
 
 def numpy_sgd(X, y, W, b, *, lr, lam, steps, penalty="l2"):
-    from utils.mlp import MLP
+    from utils.nets.numpy_mlp import MLP
 
     net = MLP([W.copy()], [b.copy()], "identity")
     for _ in range(steps):
@@ -722,7 +722,7 @@ def test_zoom_augmentation_draws_factors_in_range(rng):
 
 
 def test_mc_dropout_proba(torch):
-    from utils.training import mlp
+    from utils.nets.torch_fit import mlp
 
     torch.manual_seed(0)
     net = mlp([6, 16, 16, 3], batch_norm=True, dropout=0.5)
@@ -749,8 +749,48 @@ def test_mc_dropout_proba(torch):
         reg.mc_dropout_proba(net, x, passes=2, seed=-1)
 
 
+def test_mc_dropout_proba_masks_like_inverted_dropout(torch):
+    """Each pass drops entries with probability p and divides the rest by 1 - p, with
+    masks drawn row by row from the private generator."""
+    torch.manual_seed(0)
+    first, second = torch.nn.Linear(5, 40).double(), torch.nn.Linear(40, 3).double()
+    net = torch.nn.Sequential(first, torch.nn.ReLU(), torch.nn.Dropout(0.3), second)
+    x = np.random.default_rng(1).normal(size=(6, 5))
+    probs = reg.mc_dropout_proba(net, x, passes=4, seed=9)
+    gen = torch.Generator().manual_seed(9)
+    with torch.no_grad():
+        h = torch.relu(first(torch.as_tensor(x).repeat(4, 1)))
+        keep = torch.rand(h.shape, generator=gen) >= 0.3
+        want = torch.softmax(second(h * keep / 0.7), dim=1).reshape(4, 6, 3).numpy()
+    assert np.allclose(probs, want, rtol=1e-12, atol=0)
+    assert 0.6 < keep.double().mean() < 0.8
+
+
+def test_weight_penalty_of_a_stack_is_per_member(torch):
+    from utils.nets import torch_stack
+
+    stack = torch_stack.StackedMLP([6, 8, 8, 3], seeds=[0, 1, 2], dtype=torch.float64)
+    lams = np.array([0.0, 0.1, 0.3])
+    got = reg.torch_weight_penalty(stack, l1=0.01, l2=lams)
+    assert got.shape == (3,)
+    for k in range(3):
+        want = reg.torch_weight_penalty(stack.to_sequential(k), l1=0.01, l2=float(lams[k]))
+        assert torch.allclose(got[k], want, rtol=1e-12, atol=0)
+    x = torch.as_tensor(np.random.default_rng(0).normal(size=(5, 6)))
+    y = torch.tensor([0, 1, 2, 0, 1])
+    losses = reg.penalized_cross_entropy(l2=lams)(stack, stack(x), y)
+    plain = torch_stack.member_losses(stack(x), y)
+    assert torch.allclose(losses - plain, reg.torch_weight_penalty(stack, l2=lams))
+    with pytest.raises(ValueError, match="one per member"):
+        reg.torch_weight_penalty(stack, l2=[0.1, 0.2])
+    with pytest.raises(ValueError, match="per-member strengths"):
+        reg.torch_weight_penalty(stack.to_sequential(0), l2=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match=">= 0"):
+        reg.penalized_cross_entropy(l2=[0.1, -0.2, 0.3])
+
+
 def test_predict_proba_is_the_eval_mode_softmax(torch):
-    from utils.training import mlp
+    from utils.nets.torch_fit import mlp
 
     torch.manual_seed(0)
     net = mlp([6, 8, 3], dropout=0.5)
@@ -766,10 +806,22 @@ def test_predict_proba_is_the_eval_mode_softmax(torch):
 
 
 
+def test_predict_proba_of_a_stack_is_per_member(torch):
+    from utils.nets import torch_stack
+
+    stack = torch_stack.StackedMLP([6, 8, 3], seeds=[0, 1], dtype=torch.float64)
+    x = np.random.default_rng(0).normal(size=(5, 6))
+    probs = reg.predict_proba(stack, x)
+    assert probs.shape == (2, 5, 3)
+    for k in range(2):
+        assert np.allclose(probs[k], reg.predict_proba(stack.to_sequential(k), x),
+                           rtol=1e-12, atol=0)
+
+
 def test_inference_helpers_follow_a_float64_model(torch):
     """predict_proba and mc_dropout_proba feed X in the model's dtype: float64 models work,
     and their probabilities are those of the float64 computation."""
-    from utils.training import mlp
+    from utils.nets.torch_fit import mlp
 
     torch.manual_seed(0)
     net64 = mlp([6, 8, 3], dropout=0.5, dtype=torch.float64)

@@ -273,6 +273,32 @@ def test_a_stack_trains_like_its_networks_one_by_one():
             np.testing.assert_allclose(p[r], q, rtol=1e-9, atol=1e-12)
 
 
+def test_each_network_is_clipped_and_updated_as_clip_gradients_says():
+    """The vectorised clipping and update of a stack: bit for bit the reference loop."""
+    X, y = adding_problem(100, 6, np.random.default_rng(0))
+    rules = [(None, None), ("value", 0.05), ("norm", 0.2), ("global_norm", 0.3)]
+    lrs = [0.1, 0.2, 0.3, 0.4]
+    nets = [rnn.ElmanRNN.create(2, 5, 1, np.random.default_rng(s), recurrent_scale=1.5)
+            for s in range(len(rules))]
+    stack = rnn.ElmanRNN.stack(nets)
+    history = rnn.train_sgd(stack, X, y, lr=lrs, steps=20, batch_size=8,
+                            rng=np.random.default_rng(4), clip=[m for m, _ in rules],
+                            threshold=[c for _, c in rules])
+    batches = np.random.default_rng(4)
+    reference = rnn.ElmanRNN.stack(nets)  # the same start, updated network by network
+    for step in range(20):
+        idx = batches.integers(0, len(X), size=8)
+        losses, grads = reference.loss_and_gradients(X[idx], y[idx])
+        for r, (mode, c) in enumerate(rules):
+            clipped, norm = clipping.clip_gradients([g[r] for g in grads], mode, c)
+            assert history.loss[step, r] == losses[r]
+            assert history.grad_norm[step, r] == norm
+            for p, g in zip(reference.parameters(), clipped, strict=True):
+                p[r] -= lrs[r] * g
+    for p, q in zip(stack.parameters(), reference.parameters(), strict=True):
+        np.testing.assert_array_equal(p, q)
+
+
 def test_divergence_is_recorded_and_isolated():
     X, y = adding_problem(200, 10, np.random.default_rng(0))
     nets = [rnn.ElmanRNN.create(2, 8, 1, np.random.default_rng(0), recurrent_scale=1.5)
@@ -298,6 +324,7 @@ def test_divergence_is_recorded_and_isolated():
     ({"clip": "norm", "threshold": -1.0}, ValueError, "finite number > 0"),
     ({"clip": ["value", None]}, ValueError, "2 entries for 1 network"),
     ({"lr": 0.0}, ValueError, "lr must be > 0"),
+    ({"lr": [0.1, 0.2]}, ValueError, "lr has 2 entries for 1 network"),
     ({"steps": 0}, ValueError, "steps must be a positive integer"),
     ({"rng": 0}, TypeError, "numpy.random.Generator"),
 ])

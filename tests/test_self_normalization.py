@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from utils import activations as A
-from utils import checks, initializers, mlp
+from utils import checks, initializers
 from utils import self_normalization as sn
+from utils.nets import numpy_mlp
 
 # The closed-form moments are sums of a few terms, each accurate to a few ulps; the 2x2
 # root-finding problem is well conditioned (|det J| ~ 1), so the solved constants agree
@@ -330,10 +331,10 @@ def standardized(rng, n=500, d=64):
 
 
 def test_forward_statistics_equals_the_mlp_forward_pass():
-    """Same generator, same draws: the loop reproduces utils.mlp.MLP's hidden activations."""
+    """Same generator, same draws: the loop reproduces utils.nets.numpy_mlp.MLP's hidden activations."""
     X = standardized(np.random.default_rng(0), 50, 16)
     stats = sn.forward_statistics(X, 5, np.random.default_rng(9), width=32)
-    net = mlp.MLP.create([16] + [32] * 5 + [3], "selu", np.random.default_rng(9),
+    net = numpy_mlp.MLP.create([16] + [32] * 5 + [3], "selu", np.random.default_rng(9),
                          initializers.lecun_normal)
     _, cache = net.forward(X)
     hidden = [cache[i][0] for i in range(1, 6)]

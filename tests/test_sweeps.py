@@ -1,6 +1,7 @@
-"""utils.sweeps: a stack of R networks computes exactly what R separate utils.mlp.MLPs compute.
+"""utils.nets.numpy_stack: a stack of R networks computes exactly what R separate
+utils.nets.numpy_mlp.MLPs compute.
 
-The reference is utils.mlp (whose backward pass test_mlp.py checks against finite
+The reference is utils.nets.numpy_mlp (whose backward pass test_mlp.py checks against finite
 differences, PyTorch and Keras); here the stacked losses, gradients and whole training
 runs must equal it to float64 rounding (1e-12), and the stacked backward pass gets its
 own finite-difference check.
@@ -12,11 +13,12 @@ import warnings
 
 import numpy as np
 import pytest
+from reference_loops import sgd_reference
 
 from utils import optimizers
 from utils.gradcheck import numerical_gradient, relative_error
-from utils.mlp import MLP, train_sgd
-from utils.sweeps import MLPStack, train_stack
+from utils.nets.numpy_mlp import MLP
+from utils.nets.numpy_stack import MLPStack, train
 
 SIZES = [5, 6, 4, 3]
 
@@ -66,17 +68,18 @@ def test_stacked_backward_pass_against_finite_differences():
         assert relative_error(g, numeric) < 1e-8
 
 
-def test_training_equals_train_sgd_run_by_run():
+def test_training_equals_the_single_network_loop_run_by_run():
     X, y = data(n=40)
     nets = networks("relu")
     stacked = MLPStack.from_networks(nets)
-    history = train_stack(stacked, optimizers.SGD(0.2), X, y, epochs=3, batch_size=8,
+    history = train(stacked, optimizers.SGD(0.2), X, y, epochs=3, batch_size=8,
                             rngs=[np.random.default_rng(100 + r) for r in range(3)],
                             X_val=X[:10], y_val=y[:10])
     for r, net in enumerate(nets):
-        reference = train_sgd(net, X, y, lr=0.2, epochs=3, batch_size=8,
-                              rng=np.random.default_rng(100 + r))
-        np.testing.assert_allclose(history.train_loss[:, r], reference.train_loss, rtol=1e-12)
+        reference = sgd_reference(net, X, y, lr=0.2, epochs=3, batch_size=8,
+                                  rng=np.random.default_rng(100 + r))
+        np.testing.assert_allclose(history.train_loss[:, r], reference["train_loss"],
+                                   rtol=1e-12)
         for ours, ref in zip(stacked.network(r).parameters(), net.parameters(), strict=True):
             np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-14)
     assert history.step_loss.shape == (3 * 5, 3) and not history.diverged.any()
@@ -91,7 +94,7 @@ def test_one_diverging_run_leaves_the_others_alone():
         opt = optimizers.Adam(lr_array)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no overflow or invalid-value warnings
-            history = train_stack(stacked, opt, X, y, epochs=4, batch_size=8,
+            history = train(stacked, opt, X, y, epochs=4, batch_size=8,
                                     rngs=[np.random.default_rng(1) for _ in runs])
         return stacked, history
 
@@ -111,7 +114,7 @@ def test_schedule_and_eval_every():
     seen = []
     stacked = MLPStack.from_networks(networks("tanh", seeds=(0,)))
     opt = optimizers.SGD(0.1)
-    history = train_stack(stacked, opt, X, y, epochs=4, batch_size=8,
+    history = train(stacked, opt, X, y, epochs=4, batch_size=8,
                             rngs=[np.random.default_rng(0)],
                             lr_schedule=lambda k: seen.append(k) or 0.1 / (k + 1), eval_every=2)
     assert seen == list(range(8)) and opt.lr == pytest.approx(0.1 / 8)
@@ -122,12 +125,12 @@ def test_schedule_and_eval_every():
 def test_input_errors():
     stacked = MLPStack.from_networks(networks("tanh"))
     X, y = data()
-    with pytest.raises(ValueError, match="one generator per run"):
-        train_stack(stacked, optimizers.SGD(0.1), X, y, epochs=1, batch_size=4,
+    with pytest.raises(ValueError, match="one numpy Generator per run"):
+        train(stacked, optimizers.SGD(0.1), X, y, epochs=1, batch_size=4,
                       rngs=[np.random.default_rng(0)])
     with pytest.raises(ValueError, match="features"):
         stacked.losses(X[:, :3], y)
-    with pytest.raises(ValueError, match="y must have shape"):
+    with pytest.raises(ValueError, match="one integer label per row of X"):
         stacked.losses(X, y[:4])
     with pytest.raises(ValueError, match="same layer sizes"):
         MLPStack.from_networks([networks("tanh")[0],
@@ -135,7 +138,7 @@ def test_input_errors():
     with pytest.raises(ValueError, match="run must be"):
         stacked.network(3)
     with pytest.raises(ValueError, match="pass both"):
-        train_stack(stacked, optimizers.SGD(0.1), X, y, epochs=1, batch_size=4,
+        train(stacked, optimizers.SGD(0.1), X, y, epochs=1, batch_size=4,
                       rngs=[np.random.default_rng(r) for r in range(3)], X_val=X)
 
 

@@ -67,7 +67,7 @@ def check_mlp_gradients(model, X, y, h: float = 1e-5, method: str = "central") -
     Returns ``[err(W_1), err(b_1), err(W_2), ...]``. Use a float64 model and a small
     batch; every parameter entry costs two forward passes.
     """
-    from utils.mlp import MLP
+    from utils.nets.numpy_mlp import MLP
 
     check_instance(model, MLP, "model")
     _, grads = model.loss_and_gradients(X, y)

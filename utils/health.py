@@ -25,7 +25,7 @@ How the statistics are collected without changing the user's model:
 * **PyTorch**: forward hooks on the weight and activation modules and gradient hooks on
   the weight tensors (``Tensor.register_hook``) are registered just before a recorded
   step and removed right after it, so the other steps run exactly as without the
-  toolkit. Training itself is :func:`utils.training.fit`, through its ``after_step``
+  toolkit. Training itself is :func:`utils.nets.torch_fit.fit`, through its ``after_step``
   callback. Activations are found as modules (``nn.ReLU``, ``nn.Sigmoid``, ...); an
   activation written as a function call inside ``forward`` (``F.relu``) is invisible to
   hooks, and the statistics are then those of the weight layer's output.
@@ -529,7 +529,7 @@ def _update_ratio(before: np.ndarray, after: np.ndarray) -> tuple[float, bool]:
 class TorchHealthMonitor:
     """Hooks that record a :class:`HealthReport` for a ``torch.nn.Module``.
 
-    Use as a context manager and pass :meth:`after_step` to :func:`utils.training.fit`
+    Use as a context manager and pass :meth:`after_step` to :func:`utils.nets.torch_fit.fit`
     (``after_step=monitor.after_step``); :func:`check` does this for you. Hooks exist only
     during the recorded steps (1, k + 1, 2k + 1, ...) and are all removed on exit.
     """
@@ -623,7 +623,7 @@ class TorchHealthMonitor:
         """One forward and backward pass on (X, y) with every hook armed, recorded as ``step``
         without an update (used after the loss became non-finite)."""
         torch = _torch()
-        from utils.training import to_tensors
+        from utils.nets.torch_fit import to_tensors
 
         first = next(self.model.parameters())
         X_t, y_t = to_tensors(X, y, first.device, first.dtype)  # float32 or float64 model
@@ -663,7 +663,7 @@ def _torch_units(model) -> list[tuple]:
 
 
 def _check_torch(model, X, y, *, optimizer, epochs, batch_size, every, seed, X_val, y_val):
-    from utils.training import fit
+    from utils.nets.torch_fit import fit
 
     torch = _torch()
     monitor = TorchHealthMonitor(model, every)
@@ -674,7 +674,7 @@ def _check_torch(model, X, y, *, optimizer, epochs, batch_size, every, seed, X_v
     try:
         with torch.no_grad():
             model.eval()
-            # the model's own dtype: a float64 model trains in float64 (training.fit)
+            # the model's own dtype: a float64 model trains in float64 (torch_fit.fit)
             logits = model(torch.as_tensor(X[:2], dtype=first.dtype, device=first.device))
             model.train()
     except RuntimeError as exc:
@@ -846,8 +846,9 @@ def check(model, X, y, *, optimizer, epochs: int = 1, batch_size: int = 64, ever
     ``model`` is a ``torch.nn.Module`` or a ``keras.Model`` producing class logits;
     ``optimizer`` belongs to the same framework. Returns ``(report, history)``: the
     :class:`HealthReport` and the training history (PyTorch: the
-    :class:`utils.training.TrainHistory` of :func:`utils.training.fit`, ``None`` if the
-    loss became non-finite; Keras: a dict with the validation accuracy per epoch).
+    :class:`utils.nets.torch_fit.TrainHistory` of :func:`utils.nets.torch_fit.fit`,
+    ``None`` if the loss became non-finite; Keras: a dict with the validation accuracy per
+    epoch).
     """
     every = _check_every(every)
     kind = _framework_of(model)

@@ -5,7 +5,7 @@ All of them are variance scaling: draw weights with variance ``scale / n`` where
 is ``fan_in``, ``fan_out`` or their average, from a normal, a truncated normal or a
 uniform distribution. Each function has the signature
 ``(fan_in, fan_out, rng) -> array of shape (fan_in, fan_out)``, so it can be passed
-as ``weight_init`` to :meth:`utils.mlp.MLP.create`. Keyword arguments (PyTorch's ``mode``,
+as ``weight_init`` to :meth:`utils.nets.numpy_mlp.MLP.create`. Keyword arguments (PyTorch's ``mode``,
 ``nonlinearity``, ``a``, ``gain``) come after ``rng``; bind them with ``functools.partial``.
 
 | name | scale | n |
@@ -366,7 +366,7 @@ def identity(fan_in, fan_out, rng: np.random.Generator | None = None, *,
     For a non-square layer only min(fan_in, fan_out) inputs are passed on; with
     fan_out > fan_in the extra outputs get all-zero weights. ``rng`` is accepted (and
     checked if given) so that the function has the signature of the other initializers,
-    e.g. as ``weight_init`` of :meth:`utils.mlp.MLP.create`; nothing is random.
+    e.g. as ``weight_init`` of :meth:`utils.nets.numpy_mlp.MLP.create`; nothing is random.
     """
     fan_in = check_positive_int(fan_in, "fan_in")
     fan_out = check_positive_int(fan_out, "fan_out")

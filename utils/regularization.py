@@ -303,36 +303,79 @@ def augment_images(images, rng: np.random.Generator, *, max_shift: float = 1.0,
 # --- PyTorch helpers -------------------------------------------------------------------
 
 
-def torch_weight_penalty(model, *, l1: float = 0.0, l2: float = 0.0):
+def _is_stack(model) -> bool:
+    from utils.nets import torch_stack
+
+    return isinstance(model, torch_stack.StackedMLP)
+
+
+def _strengths(value, name: str):
+    """A strength >= 0, or one per member of a stack (a 1-D array)."""
+    if np.ndim(value) == 0:
+        return _strength(value, name)
+    values = as_float_array(value, name, ndim=1)
+    if np.any(values < 0):
+        raise ValueError(f"{name} must be >= 0 for every member, got {values.min()}")
+    return values
+
+
+def torch_weight_penalty(model, *, l1=0.0, l2=0.0):
     """``l1 * sum |W| + (l2 / 2) * sum W**2`` over the weight matrices of every
-    ``torch.nn.Linear`` in ``model`` (biases are not penalized), as a torch scalar."""
+    ``torch.nn.Linear`` in ``model`` (biases are not penalized), as a torch scalar.
+
+    For a stack of networks (:class:`utils.nets.torch_stack.StackedMLP`) each member's
+    penalty is computed on its own weight matrices: the result has one entry per member,
+    and ``l1`` and ``l2`` may be one strength for all members or one per member."""
     from utils.frameworks import import_torch
 
     torch = import_torch()
-    l1, l2 = _strength(l1, "l1"), _strength(l2, "l2")
-    weights = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    if not weights:
-        raise ValueError("model has no torch.nn.Linear layers to penalize")
-    total = weights[0].new_zeros(())
+    l1, l2 = _strengths(l1, "l1"), _strengths(l2, "l2")
+    use_l1, use_l2 = bool(np.any(np.asarray(l1) != 0)), bool(np.any(np.asarray(l2) != 0))
+    if _is_stack(model):
+        weights, sum_dims = list(model.weights), (1, 2)  # each (members, fan_in, fan_out)
+        first = weights[0]
+        for name, value in (("l1", l1), ("l2", l2)):
+            if np.ndim(value) and len(value) != model.num_members:
+                raise ValueError(f"{name} has {len(value)} entries, expected one per member "
+                                 f"({model.num_members})")
+        l1, l2 = (torch.as_tensor(v, dtype=first.dtype, device=first.device)
+                  for v in (l1, l2))
+        total = first.new_zeros(model.num_members)
+    else:
+        if np.ndim(l1) or np.ndim(l2):
+            raise ValueError("per-member strengths need a stack of networks (StackedMLP)")
+        weights = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]
+        if not weights:
+            raise ValueError("model has no torch.nn.Linear layers to penalize")
+        sum_dims = None
+        total = weights[0].new_zeros(())
     for w in weights:
-        if l1:
-            total = total + l1 * w.abs().sum()
-        if l2:
-            total = total + 0.5 * l2 * (w * w).sum()
+        if use_l1:
+            total = total + l1 * w.abs().sum(dim=sum_dims)
+        if use_l2:
+            total = total + 0.5 * l2 * (w * w).sum(dim=sum_dims)
     return total
 
 
-def penalized_cross_entropy(*, l1: float = 0.0, l2: float = 0.0):
-    """A ``loss_fn(model, logits, targets)`` for :func:`utils.training.fit`: mean
-    cross-entropy plus :func:`torch_weight_penalty`."""
+def penalized_cross_entropy(*, l1=0.0, l2=0.0):
+    """A ``loss_fn(model, logits, targets)`` for :func:`utils.nets.torch_fit.fit`: mean
+    cross-entropy plus :func:`torch_weight_penalty`. For a stack of networks, one loss
+    per member (each member's cross-entropy plus its own penalty), with ``l1`` and ``l2``
+    one strength for all members or one per member."""
     from utils.frameworks import import_torch
 
     torch = import_torch()
-    l1, l2 = _strength(l1, "l1"), _strength(l2, "l2")
+    l1, l2 = _strengths(l1, "l1"), _strengths(l2, "l2")
+    penalized = bool(np.any(np.asarray(l1) != 0) or np.any(np.asarray(l2) != 0))
 
     def loss_fn(model, logits, targets):
-        loss = torch.nn.functional.cross_entropy(logits, targets)
-        return loss + torch_weight_penalty(model, l1=l1, l2=l2) if (l1 or l2) else loss
+        if _is_stack(model):
+            from utils.nets import torch_stack
+
+            loss = torch_stack.member_losses(logits, targets)
+        else:
+            loss = torch.nn.functional.cross_entropy(logits, targets)
+        return loss + torch_weight_penalty(model, l1=l1, l2=l2) if penalized else loss
 
     return loss_fn
 
@@ -343,7 +386,9 @@ def _input_dtype(torch, parameter):
 
 
 def predict_proba(model, X) -> np.ndarray:
-    """Softmax probabilities of a PyTorch classifier in eval mode (dropout off), as NumPy.
+    """Softmax probabilities of a PyTorch classifier in eval mode (dropout off), as NumPy:
+    shape (n, classes), or (members, n, classes) for a stack of networks such as
+    :class:`utils.nets.torch_stack.StackedMLP`.
 
     ``X`` gets the dtype of the model's parameters (float32 or float64)."""
     from utils.frameworks import import_torch
@@ -357,17 +402,20 @@ def predict_proba(model, X) -> np.ndarray:
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        probs = torch.softmax(model(X), dim=1).cpu().numpy().astype(np.float64)
+        probs = torch.softmax(model(X), dim=-1).cpu().numpy().astype(np.float64)
     model.train(was_training)
     return probs
 
 
 def mc_dropout_proba(model, X, passes: int, seed: int) -> np.ndarray:
-    """Monte Carlo dropout: ``passes`` stochastic forward passes with every
-    ``torch.nn.Dropout`` in training mode and everything else (BatchNorm included) in
-    eval mode. Returns the softmax probabilities, shape (passes, n, classes).
+    """Monte Carlo dropout: ``passes`` stochastic forward passes, in which every
+    ``torch.nn.Dropout`` applies a fresh random mask (inverted dropout, as in training)
+    and everything else (BatchNorm included) stays in eval mode. Returns the softmax
+    probabilities, shape (passes, n, classes).
 
-    The masks come from a private, seeded random state: the caller's torch RNG is untouched.
+    The passes run as one forward pass over ``passes`` copies of ``X`` stacked on top of
+    each other (every row draws its own mask, so each copy is one pass). The masks come
+    from a private generator seeded with ``seed``: the caller's torch RNG is untouched.
     ``X`` gets the dtype of the model's parameters (float32 or float64).
     """
     from utils._validation import check_positive_int
@@ -385,17 +433,23 @@ def mc_dropout_proba(model, X, passes: int, seed: int) -> np.ndarray:
                          "deterministic prediction")
     first = next(model.parameters())
     device = first.device
-    X = torch.as_tensor(as_float_array(X, "X", ndim=2), dtype=_input_dtype(torch, first),
-                        device=device)
+    X = torch.as_tensor(X, dtype=_input_dtype(torch, first), device=device)
+    generator = torch.Generator(device=device).manual_seed(int(seed))
+
+    def apply_mask(layer, inputs, out):
+        """In eval mode the layer passes its input through; drop and rescale it here."""
+        keep = torch.rand(out.shape, generator=generator, device=device) >= layer.p
+        return out * keep / (1 - layer.p) if layer.p < 1 else out * 0
+
     was_training = model.training
     model.eval()
-    for m in dropouts:
-        m.train()
+    hooks = [m.register_forward_hook(apply_mask) for m in dropouts]
     try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
-                torch.no_grad():
-            torch.manual_seed(seed)
-            probs = torch.stack([torch.softmax(model(X), dim=1) for _ in range(passes)])
+        with torch.no_grad():
+            logits = model(X.repeat(passes, 1))
     finally:
+        for hook in hooks:
+            hook.remove()
         model.train(was_training)
+    probs = torch.softmax(logits, dim=1).reshape(passes, len(X), -1)
     return probs.cpu().numpy().astype(np.float64)

@@ -111,8 +111,10 @@ def _forward(X, W_xh, W_hh, b_h, h0):
     return np.moveaxis(H, 0, -2)  # (..., batch, T, hidden)
 
 
-def _backward(X, H, W_xh, W_hh, dH, h0):
-    """Backpropagation through time, from the last step to the first."""
+def _backward(X, H, W_xh, W_hh, dH, h0, *, weights_only=False):
+    """Backpropagation through time, from the last step to the first.
+
+    ``weights_only`` (for training) skips the gradients of the inputs and states."""
     W_hh_T = np.swapaxes(W_hh, -1, -2)
     local = np.moveaxis(1.0 - H**2, -2, 0)  # tanh'(a_t) = 1 - h_t^2, time first
     dH_time = np.moveaxis(dH, -2, 0)
@@ -122,21 +124,20 @@ def _backward(X, H, W_xh, W_hh, dH, h0):
         carry = np.multiply(dH_time[t] + carry, local[t], out=dA[t]) @ W_hh_T
     dA = np.ascontiguousarray(np.moveaxis(dA, 0, -2))  # (..., batch, T, hidden)
     H_prev = np.concatenate([h0[..., None, :], H[..., :-1, :]], axis=-2)
-    dh = dH.copy()  # plus what each step t+1 sends back to h_t:
-    dh[..., :-1, :] += _steps_matmul(dA, W_hh_T)[..., 1:, :]
     batch_steps = dA.shape[-3] * dA.shape[-2]  # the weight gradients sum over steps
 
     def flat(a):
         return a.reshape(*a.shape[:-3], batch_steps, a.shape[-1])
 
-    return BPTTGradients(
-        W_xh=np.swapaxes(flat(X), -1, -2) @ flat(dA),
-        W_hh=np.swapaxes(flat(H_prev), -1, -2) @ flat(dA),
-        b_h=dA.sum(axis=(-3, -2)),
-        X=_steps_matmul(dA, np.swapaxes(W_xh, -1, -2)),
-        h0=carry,
-        dh=dh,
-    )
+    weights = {"W_xh": np.swapaxes(flat(X), -1, -2) @ flat(dA),
+               "W_hh": np.swapaxes(flat(H_prev), -1, -2) @ flat(dA),
+               "b_h": dA.sum(axis=(-3, -2)), "h0": carry}
+    if weights_only:
+        return BPTTGradients(**weights, X=None, dh=None)
+    dh = dH.copy()  # plus what each step t+1 sends back to h_t:
+    dh[..., :-1, :] += _steps_matmul(dA, W_hh_T)[..., 1:, :]
+    X_grad = _steps_matmul(dA, np.swapaxes(W_xh, -1, -2))
+    return BPTTGradients(**weights, X=X_grad, dh=dh)
 
 
 def rnn_forward(X, W_xh, W_hh, b_h, h0=None) -> np.ndarray:
@@ -160,9 +161,9 @@ class BPTTGradients:
     W_xh: np.ndarray
     W_hh: np.ndarray
     b_h: np.ndarray
-    X: np.ndarray
+    X: np.ndarray | None  # None where only the weight gradients were asked for
     h0: np.ndarray
-    dh: np.ndarray
+    dh: np.ndarray | None
 
 
 def rnn_backward(X, H, W_xh, W_hh, b_h, dH, h0=None) -> BPTTGradients:
@@ -325,8 +326,9 @@ class ElmanRNN:
         losses = np.mean((prediction - y) ** 2, axis=(-2, -1))
         return float(losses) if not self.stack_shape else losses
 
-    def gradients(self, X, y):
-        """Loss, gradients in :meth:`parameters` order, and the full BPTT result."""
+    def gradients(self, X, y, *, weights_only: bool = False):
+        """Loss, gradients in :meth:`parameters` order, and the full BPTT result
+        (without the gradients of the inputs and states if ``weights_only``)."""
         X, y = self._check_data(X, y)
         prediction, H, h0 = self._predict(X)
         diff = prediction - y
@@ -334,13 +336,13 @@ class ElmanRNN:
         d_pred = 2.0 * diff / (diff.shape[-2] * diff.shape[-1])  # d(mean of squares)
         dH = np.zeros_like(H)
         dH[..., -1, :] = d_pred @ np.swapaxes(self.W_hy, -1, -2)
-        bptt = _backward(X, H, self.W_xh, self.W_hh, dH, h0)
+        bptt = _backward(X, H, self.W_xh, self.W_hh, dH, h0, weights_only=weights_only)
         dW_hy = np.swapaxes(H[..., -1, :], -1, -2) @ d_pred
         grads = [bptt.W_xh, bptt.W_hh, bptt.b_h, dW_hy, d_pred.sum(axis=-2)]
         return (float(losses) if not self.stack_shape else losses), grads, bptt
 
     def loss_and_gradients(self, X, y):
-        loss, grads, _ = self.gradients(X, y)
+        loss, grads, _ = self.gradients(X, y, weights_only=True)
         return loss, grads
 
 
@@ -370,24 +372,28 @@ def _per_network(value, count: int, name: str) -> list:
     return [value] * count
 
 
-def train_sgd(model: ElmanRNN, X, y, *, lr: float, steps: int, batch_size: int,
-              rng: np.random.Generator, clip: str | None = None,
+def train_sgd(model: ElmanRNN, X, y, *, lr: float | Sequence[float], steps: int,
+              batch_size: int, rng: np.random.Generator, clip: str | None = None,
               threshold: float | None = None) -> SGDHistory:
     """Plain minibatch SGD on ``model``, in place, with optional gradient clipping.
 
     ``clip`` is None (no clipping), "value", "norm" or "global_norm", with its
     ``threshold`` (see :func:`utils.clipping.clip_gradients`). Minibatches are drawn
     from ``(X, y)`` with ``rng``. For a stack of R networks, all R see the same
-    minibatches, and ``clip`` and ``threshold`` may be lists with one entry per network.
+    minibatches, and ``lr``, ``clip`` and ``threshold`` may be lists with one entry per
+    network.
 
     A network *diverges* when its loss or gradient is no longer finite (an overflow).
     Training goes on for the others; the diverged network is not updated any more, its
     parameters are set to NaN at the end, and the step is recorded in ``diverged_at``.
+
+    Each network is clipped exactly as :func:`utils.clipping.clip_gradients` clips its
+    own gradient (the same norms, to the last bit); the clipping and the update are
+    done for all networks of the stack at once.
     """
     from threadpoolctl import threadpool_limits
 
     check_instance(model, ElmanRNN, "model")
-    lr = check_positive_float(lr, "lr")
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     rng = check_rng(rng)
@@ -396,6 +402,7 @@ def train_sgd(model: ElmanRNN, X, y, *, lr: float, steps: int, batch_size: int,
     if y.ndim != 2:
         raise ValueError(f"y must have shape ({len(X)}, {model.output_size}), got {y.shape}")
     count = model.stack_shape[0] if model.stack_shape else 1
+    lrs = [check_positive_float(v, "lr") for v in _per_network(lr, count, "lr")]
     rules = list(zip(_per_network(clip, count, "clip"),
                      _per_network(threshold, count, "threshold"), strict=True))
     for mode, value in rules:  # a dry run, so that a bad rule fails before training
@@ -403,9 +410,18 @@ def train_sgd(model: ElmanRNN, X, y, *, lr: float, steps: int, batch_size: int,
     # a single network as a stack of one: views, so that the updates reach `model`
     net = model if model.stack_shape else ElmanRNN(*(p[None] for p in model.parameters()))
     params = net.parameters()
+    modes = np.array([mode or "" for mode, _ in rules])
+    limit = np.array([np.inf if value is None else float(value) for _, value in rules])
+    by_value = np.where(modes == "value", limit, np.inf)  # np.clip at +-inf: unchanged
+    by_norm, by_global = modes == "norm", modes == "global_norm"
+    lr_column = np.array(lrs)
     loss_log = np.full((steps, count), np.nan)
     norm_log = np.full((steps, count), np.nan)
     diverged_at = np.full(count, -1)
+
+    def column(values, g):  # one value per network, broadcast against g (count, ...)
+        return values.reshape(count, *(1,) * (g.ndim - 1))
+
     # Tiny matrices: BLAS threads cost more than they save. Overflows are expected here
     # (they are what we measure) and are handled below, so no warnings for them.
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore",
@@ -413,20 +429,45 @@ def train_sgd(model: ElmanRNN, X, y, *, lr: float, steps: int, batch_size: int,
         for step in range(steps):
             idx = rng.integers(0, len(X), size=batch_size)
             losses, grads = net.loss_and_gradients(X[idx], y[idx])
-            for r in np.flatnonzero(diverged_at < 0):
-                try:
-                    if not np.isfinite(losses[r]):
-                        raise FloatingPointError(f"loss {losses[r]}")
-                    clipped, norm = clipping.clip_gradients([g[r] for g in grads], *rules[r])
-                except FloatingPointError:
-                    diverged_at[r] = step
-                    for p in params:
-                        p[r] = 0.0  # keeps the arithmetic of the stack finite
+            flat = [g.reshape(count, -1) for g in grads]
+            norms = np.ones((len(grads), count))  # per tensor, as clipping computes them
+            total = np.ones(count)
+            exact = {}  # networks whose squared norm overflows: clipped one by one
+            ok = diverged_at < 0
+            for r in np.flatnonzero(ok):
+                if not np.isfinite(losses[r]):
+                    ok[r] = False
                     continue
-                loss_log[step, r] = losses[r]
-                norm_log[step, r] = norm
-                for p, g in zip(params, clipped, strict=True):
-                    p[r] -= lr * g
+                squares = [float(np.dot(f[r], f[r])) for f in flat]
+                if np.isfinite(squares).all():  # then every entry is finite, too
+                    tensor_norms = [float(np.sqrt(v)) for v in squares]
+                    norms[:, r] = tensor_norms
+                    total[r] = clipping._combine(tensor_norms)
+                    continue
+                try:  # non-finite entries raise; huge finite ones are rescaled
+                    exact[r], total[r] = clipping.clip_gradients([g[r] for g in grads],
+                                                                 *rules[r])
+                except FloatingPointError:
+                    ok[r] = False
+            new = (diverged_at < 0) & ~ok
+            diverged_at[new] = step
+            for p in params:
+                p[new] = 0.0  # keeps the arithmetic of the stack finite
+            loss_log[step, ok] = losses[ok]
+            norm_log[step, ok] = total[ok]
+            with np.errstate(divide="ignore"):  # factors of unclipped networks: unused
+                global_factor = np.where(by_global & (total > limit), limit / total, 1.0)
+                tensor_factor = np.where(by_norm & (norms > limit), limit / norms, 1.0)
+            live = np.flatnonzero(ok)
+            for j, (p, g) in enumerate(zip(params, grads, strict=True)):
+                factor = column(global_factor * tensor_factor[j], g)
+                clipped = np.clip(g * factor, -column(by_value, g), column(by_value, g))
+                for r, arrays in exact.items():
+                    clipped[r] = arrays[j]
+                if ok.all():
+                    p -= column(lr_column, g) * clipped
+                else:
+                    p[live] -= column(lr_column, g)[live] * clipped[live]
     for r in np.flatnonzero(diverged_at >= 0):
         for p in params:
             p[r] = np.nan

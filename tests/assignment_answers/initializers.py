@@ -184,7 +184,7 @@ ANSWERS = [
         """, *STDS),
     wrong("stds-delegates-to-the-book-mlp", "stds", """
         from utils.activations import Activation
-        from utils.mlp import MLP
+        from utils.nets.numpy_mlp import MLP
 
         def relu(z):
             return np.maximum(z, 0.0)
@@ -237,7 +237,7 @@ ANSWERS = [
             return ratios
         """, "test_measurement"),
     wrong("measure-delegates-to-the-book-mlp", "measurement", """
-        from utils.mlp import MLP
+        from utils.nets.numpy_mlp import MLP
 
         def measure_ratios(X, inits, depth, width, seed, low, high):
             ratios = {}

@@ -11,27 +11,29 @@ Member ``k`` of a :class:`StackedMLP` is an ordinary fully connected network::
     z_l = g(z_{l-1}) W_l + b_l  (+ z_{l-1} if the member is residual),   l = 2..L
     logits = g(z_L) W_out + b_out
 
-with ``g = activation(norm(.))`` for ``placement="before"`` (Linear -> Norm -> activation,
-batch norm's usual place) or ``g = norm(activation(.))`` for ``placement="after"``, and
-``norm`` one of ``"none"``, ``"batch"`` (batch normalization, PyTorch's conventions) or
-``"layer"`` (layer normalization), chosen per member. Members never interact: the loss
-that is differentiated is the sum of the members' losses, so member ``k``'s gradient is
-its own. Trained by :func:`fit_stacked` with seed ``s``, a member takes exactly the
-steps that :func:`utils.training.fit` with ``seed=s`` and ``torch.optim.SGD`` takes on
-the network :meth:`StackedMLP.to_sequential` returns (the tests check this).
+with ``g = dropout(activation(norm(.)))`` for ``placement="before"`` (Linear -> Norm ->
+activation, batch norm's usual place) or ``g = norm(dropout(activation(.)))`` for
+``placement="after"``, and ``norm`` one of ``"none"``, ``"batch"`` (batch normalization,
+PyTorch's conventions) or ``"layer"`` (layer normalization); the activation, the
+normalization, the initialization and the dropout rate are chosen per member. Members
+never interact: the loss that is differentiated is the sum of the members' losses, so
+member ``k``'s gradient is its own. Trained by :func:`utils.nets.torch_fit.fit` (which
+takes member ``k``'s batch order from ``seeds[k]``), a member takes exactly the steps
+that ``fit`` with ``seed=seeds[k]`` takes on the network :meth:`StackedMLP.to_sequential`
+returns, with SGD or any other element-wise optimizer (the tests check this).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from utils._validation import as_float_array, check_positive_int
+from utils._validation import as_float_array, check_fraction, check_positive_int
 from utils.frameworks import import_torch, torch_device
 
 # PyTorch is imported on first use, not when this module is imported, so that a reader
@@ -39,7 +41,15 @@ from utils.frameworks import import_torch, torch_device
 # ``StackedMLP`` (an ``nn.Module``) is created then too, by the module's ``__getattr__``.
 torch = nn = None
 NORMS = ("none", "batch", "layer")
-_ACTIVATIONS = {"relu": None, "tanh": None, "sigmoid": None, "identity": None}
+# the activations a member can have: torch.nn.functional's, with PyTorch's default
+# parameters, and the torch.nn modules that to_sequential gives them
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity", "elu", "selu", "gelu", "silu",
+               "leaky_relu", "softplus")
+_MODULES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "identity": "Identity",
+            "elu": "ELU", "selu": "SELU", "gelu": "GELU", "silu": "SiLU",
+            "leaky_relu": "LeakyReLU", "softplus": "Softplus"}
+INITS = ("torch_default", "he_normal", "lecun_normal", "he_uniform", "glorot_uniform")
+_FUNCTIONS = {}
 
 
 def _load_torch():
@@ -48,8 +58,10 @@ def _load_torch():
     if torch is None:
         torch = import_torch()
         nn = torch.nn
-        _ACTIVATIONS.update(relu=torch.relu, tanh=torch.tanh, sigmoid=torch.sigmoid,
-                            identity=lambda t: t)
+        F = nn.functional
+        _FUNCTIONS.update(relu=F.relu, tanh=torch.tanh, sigmoid=torch.sigmoid,
+                          identity=lambda t: t, elu=F.elu, selu=F.selu, gelu=F.gelu,
+                          silu=F.silu, leaky_relu=F.leaky_relu, softplus=F.softplus)
     return torch
 
 
@@ -81,16 +93,24 @@ class _StackedMLPMethods:
 
     sizes: widths from input to output, e.g. ``[64, 32, 32, 10]``.
     seeds: per member, the seed of its weight initialization (``torch.Generator``) and, in
-        :func:`fit_stacked`, of its batch order.
+        :func:`utils.nets.torch_fit.fit`, of its batch order.
     num_members: needed only when ``seeds`` is a single integer shared by all members.
+    activation: per member, one of :data:`ACTIVATIONS` (``torch.nn.functional``'s, with
+        PyTorch's default parameters: ``leaky_relu`` slope 0.01, ``elu`` alpha 1,
+        ``gelu`` exact, ``softplus`` beta 1), after every hidden layer.
     norm: per member, ``"none"``, ``"batch"`` or ``"layer"``, after every hidden Linear.
     residual: per member, add an identity skip connection around every hidden layer
         after the first (needs equal hidden widths).
     init: per member, how the weights of every layer except the output layer are drawn:
         ``"torch_default"`` (PyTorch's ``nn.Linear`` default, U(-1/sqrt(fan_in),
-        1/sqrt(fan_in)) for weights and biases), ``"he_normal"`` (N(0, 2/fan_in), zero
-        biases) or a float, the standard deviation of N(0, std^2) weights with zero
+        1/sqrt(fan_in)) for weights and biases), ``"he_normal"`` (N(0, 2/fan_in)),
+        ``"lecun_normal"`` (N(0, 1/fan_in)), ``"he_uniform"`` (U(-sqrt(6/fan_in),
+        sqrt(6/fan_in))), ``"glorot_uniform"`` (U(-sqrt(6/(fan_in + fan_out)), ...)) or a
+        float, the standard deviation of N(0, std^2) weights; all but the first with zero
         biases. The output layer always gets PyTorch's default.
+    dropout: per member, the rate of inverted dropout (in [0, 1)) on the output of every
+        hidden activation, in training mode only; the masks come from torch's global
+        generator, like ``nn.Dropout``'s. A member with rate 0 is never changed by it.
     placement: per member, ``"before"`` (Linear -> Norm -> activation) or ``"after"``
         (Linear -> activation -> Norm).
     bias: per member, whether the hidden Linear layers have a bias (the output layer
@@ -108,10 +128,11 @@ class _StackedMLPMethods:
     """
 
     def __init__(self, sizes: Sequence[int], *, seeds: int | Sequence[int],
-                 num_members: int | None = None, activation: str = "relu",
+                 num_members: int | None = None, activation: str | Sequence[str] = "relu",
                  norm: str | Sequence[str] = "none", residual: bool | Sequence[bool] = False,
                  init: str | float | Sequence = "torch_default",
                  placement: str | Sequence[str] = "before", bias: bool | Sequence[bool] = True,
+                 dropout: float | Sequence[float] = 0.0,
                  eps: float = 1e-5, momentum: float = 0.1,
                  dtype=None, device=None):
         super().__init__()
@@ -131,13 +152,16 @@ class _StackedMLPMethods:
         residuals = [bool(r) for r in _per_member(residual, k, "residual")]
         inits = _per_member(init, k, "init")
         for i in inits:
-            if not (i in ("torch_default", "he_normal") or (
-                    isinstance(i, numbers.Real) and not isinstance(i, bool) and i > 0)):
-                raise ValueError(f'init must be "torch_default", "he_normal" or a positive '
-                                 f"standard deviation, got {i!r}")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, "
-                             f"got {activation!r}")
+            if not (i in INITS or (isinstance(i, numbers.Real) and not isinstance(i, bool)
+                                   and i > 0 and math.isfinite(i))):
+                raise ValueError(f"init must be one of {', '.join(map(repr, INITS))} or a "
+                                 f"positive standard deviation, got {i!r}")
+        activations = _per_member(activation, k, "activation")
+        unknown = sorted({repr(a) for a in activations if a not in ACTIVATIONS})
+        if unknown:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, "
+                             f"got {', '.join(unknown)}")
+        dropouts = [check_fraction(d, "dropout") for d in _per_member(dropout, k, "dropout")]
         placements = _per_member(placement, k, "placement")
         if any(p not in ("before", "after") for p in placements):
             raise ValueError(f'placement must be "before" or "after", got {sorted(set(placements))}')
@@ -154,12 +178,23 @@ class _StackedMLPMethods:
 
         self.sizes, self.num_members, self.seeds = sizes, k, seeds
         self.norms, self.residuals, self.inits = norms, residuals, inits
-        self.activation, self.placements, self.biases_on = activation, placements, biases_on
+        self.activations, self.placements, self.biases_on = activations, placements, biases_on
+        self.dropouts = dropouts
         self.eps, self.momentum = float(eps), float(momentum)
         self.update_running_stats = True  # switched off by probes that must not change them
         self.norm_noise = None  # (scale, shift) per hidden layer, see draw_norm_noise
-        self._act = _ACTIVATIONS[activation]
         self._kinds = set(norms)
+        # members grouped by activation (buffers, so that .to(device) moves the indices)
+        self._act_names = sorted(set(activations), key=ACTIVATIONS.index)
+        if len(self._act_names) > 1:
+            groups = [torch.tensor([m for m, b in enumerate(activations) if b == a],
+                                   device=device) for a in self._act_names]
+            for j, idx in enumerate(groups):
+                self.register_buffer(f"_act_members_{j}", idx, persistent=False)
+            # where each member's row lands in the concatenated groups
+            self.register_buffer("_act_inverse", torch.argsort(torch.cat(groups)),
+                                 persistent=False)
+        self._drop_same = len(set(dropouts)) == 1
 
         weights = [[] for _ in sizes[1:]]
         biases = [[] for _ in sizes[1:]]
@@ -193,6 +228,14 @@ class _StackedMLPMethods:
                                                       device=device).view(k, 1, 1))
         self.register_buffer("_after", torch.tensor([p == "after" for p in placements],
                                                     device=device).view(k, 1, 1))
+        self.register_buffer("_keep", 1.0 - torch.tensor(dropouts, dtype=dtype,
+                                                         device=device).view(k, 1, 1),
+                             persistent=False)
+
+    @property
+    def activation(self) -> str | None:
+        """The members' activation if they all share one, else ``None``."""
+        return self.activations[0] if len(set(self.activations)) == 1 else None
 
     # --- the forward pass -----------------------------------------------------------
 
@@ -254,6 +297,23 @@ class _StackedMLPMethods:
             out = torch.where(self._is_layer, out_ln, out)
         return out
 
+    def _act(self, h):
+        """Each member's activation, then its dropout (training mode only)."""
+        names = self._act_names
+        if len(names) == 1:
+            out = _FUNCTIONS[names[0]](h)
+        else:  # one call per activation on its members' rows, put back in member order
+            rows = [getattr(self, f"_act_members_{j}") for j in range(len(names))]
+            out = torch.cat([_FUNCTIONS[a](h.index_select(0, idx))
+                             for a, idx in zip(names, rows, strict=True)])
+            out = out.index_select(0, self._act_inverse)
+        if not self.training or not any(self.dropouts):
+            return out
+        if self._drop_same:  # nn.Dropout's own kernel and random draws
+            return nn.functional.dropout(out, self.dropouts[0], training=True)
+        keep = self._keep.expand_as(out)
+        return out * torch.bernoulli(keep) / keep  # keep = 1: the mask is all ones
+
     def _g(self, h, i: int):
         if all(p == "before" for p in self.placements):
             return self._act(self._norm(h, i))
@@ -290,12 +350,14 @@ class _StackedMLPMethods:
     def to_sequential(self, member: int):
         """Member ``member`` as a ``torch.nn.Sequential`` with copies of its weights and
         statistics (Linear, [BatchNorm1d | LayerNorm], activation, ..., Linear), e.g. to
-        compare with :func:`utils.training.mlp`. Residual members have no Sequential form."""
+        compare with :func:`utils.nets.torch_fit.mlp`. A dropout rate above 0 becomes an
+        ``nn.Dropout`` after the activation. Residual members have no Sequential form."""
         if not 0 <= member < self.num_members:
             raise ValueError(f"member must be in [0, {self.num_members}), got {member}")
         if self.residuals[member]:
             raise ValueError("a residual member is not a Sequential network")
-        acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "identity": nn.Identity}
+        act = getattr(nn, _MODULES[self.activations[member]])
+        rate = self.dropouts[member]
         norm = self.norms[member]
         layers = []
         with torch.no_grad():
@@ -309,7 +371,7 @@ class _StackedMLPMethods:
                 layers.append(lin)
                 if layer == self.num_hidden:
                     break
-                block = [acts[self.activation]()]
+                block = [act()] + ([nn.Dropout(rate)] if rate else [])
                 if norm != "none":
                     block.insert(0 if self.placements[member] == "before" else 1,
                                  self._norm_module(norm, layer, member))
@@ -345,9 +407,15 @@ def _draw_layer(fan_in: int, fan_out: int, how, gen):
         w = (torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64) * 2 - 1) * bound
         b = (torch.rand(fan_out, generator=gen, dtype=torch.float64) * 2 - 1) * bound
         return w.T.contiguous(), b
-    std = math.sqrt(2.0 / fan_in) if how == "he_normal" else float(how)
-    w = torch.randn(fan_in, fan_out, generator=gen, dtype=torch.float64) * std
-    return w, torch.zeros(fan_out, dtype=torch.float64)
+    zeros = torch.zeros(fan_out, dtype=torch.float64)
+    if how in ("he_uniform", "glorot_uniform"):
+        bound = math.sqrt(6.0 / (fan_in if how == "he_uniform" else fan_in + fan_out))
+        w = (torch.rand(fan_in, fan_out, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+        return w, zeros
+    std = {"he_normal": math.sqrt(2.0 / fan_in),
+           "lecun_normal": math.sqrt(1.0 / fan_in)}.get(how, how)
+    w = torch.randn(fan_in, fan_out, generator=gen, dtype=torch.float64) * float(std)
+    return w, zeros
 
 
 def draw_norm_noise(model: StackedMLP, rng: np.random.Generator, strength) -> None:
@@ -355,7 +423,7 @@ def draw_norm_noise(model: StackedMLP, rng: np.random.Generator, strength) -> No
     normalization layer: for a member with noise strength ``c`` (one value for all
     members or one per member, ``0 <= c < 1``; 0 means no noise), each unit's output
     ``y`` becomes ``s * y + t`` with ``s ~ U(1 - c, 1 + c)`` and ``t ~ U(-c, c)`` drawn
-    from ``rng``. Called after every step (``fit_stacked``'s ``after_step``), it makes
+    from ``rng``. Called after every step (``fit``'s ``after_step``), it makes
     the mean and scale of every later layer's input jump at every step: deliberately
     injected covariate shift (the "noisy batch norm" of Santurkar et al., 2018)."""
     _check_model(model)
@@ -385,7 +453,7 @@ def draw_norm_noise(model: StackedMLP, rng: np.random.Generator, strength) -> No
     model.norm_noise = noise
 
 
-# --- losses, evaluation and training ---------------------------------------------------
+# --- losses and checks ----------------------------------------------------------------
 
 
 def member_losses(logits, y):
@@ -399,21 +467,13 @@ def member_losses(logits, y):
                                        reduction="none").view(k, n).mean(dim=1)
 
 
-def evaluate_stacked(model: StackedMLP, X, y) -> tuple[np.ndarray, np.ndarray]:
-    """Per-member mean cross-entropy and accuracy on (X, y), in eval mode, no gradients."""
-    X_t, y_t = _tensors(model, X, y)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        logits = model(X_t)
-        loss = member_losses(logits, y_t)
-        acc = (logits.argmax(dim=2) == y_t).to(logits.dtype).mean(dim=1)
-    model.train(was_training)
-    return loss.cpu().double().numpy(), acc.cpu().double().numpy()
+def is_stack(model) -> bool:
+    """Whether ``model`` is a :class:`StackedMLP` (imports nothing)."""
+    return isinstance(model, _StackedMLPMethods)
 
 
 def _check_model(model) -> None:
-    if not isinstance(model, _StackedMLPMethods):
+    if not is_stack(model):
         raise TypeError(f"model must be a StackedMLP, got {type(model).__name__}")
 
 
@@ -428,115 +488,6 @@ def _tensors(model: StackedMLP, X, y):
     p = model.weights[0]
     return (torch.as_tensor(X, dtype=p.dtype, device=p.device),
             torch.as_tensor(y, dtype=torch.int64, device=p.device))
-
-
-@dataclass
-class StackedHistory:
-    """Per-member records (first axis: member). Epoch records have index 0 = before
-    training (and only two entries, before and after, if not every epoch was evaluated);
-    ``diverged_at`` is the step whose loss was NaN or infinite (-1: never).
-    A diverged member is frozen and its later records are NaN."""
-
-    train_loss: np.ndarray
-    train_accuracy: np.ndarray
-    val_loss: np.ndarray
-    val_accuracy: np.ndarray
-    step_loss: np.ndarray
-    diverged_at: np.ndarray
-
-    @property
-    def diverged(self) -> np.ndarray:
-        return self.diverged_at >= 0
-
-
-def fit_stacked(model: StackedMLP, X, y, *, lr, epochs: int, batch_size: int,
-                X_val=None, y_val=None, drop_last: bool = False,
-                after_step: Callable | None = None,
-                evaluate_every_epoch: bool = True) -> StackedHistory:
-    """Train every member with plain minibatch SGD at its own learning rate ``lr``
-    (a float or one per member). Member ``k`` draws its batches like
-    :func:`utils.training.fit` with ``seed=model.seeds[k]`` does (a ``torch.Generator``
-    seeded once, one ``randperm`` per epoch). ``drop_last`` skips an incomplete last
-    batch (batch normalization cannot train on a batch of one). ``after_step(model,
-    step)`` runs after every update. Evaluates in eval mode before training and after
-    every epoch (or, with ``evaluate_every_epoch=False``, only after the last one)."""
-    _check_model(model)
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    k = model.num_members
-    lrs = np.asarray(_per_member(lr, k, "lr"), dtype=np.float64)
-    if not np.all(np.isfinite(lrs) & (lrs > 0)):
-        raise ValueError(f"learning rates must be positive, got {lrs}")
-    has_val = X_val is not None
-    if has_val != (y_val is not None):
-        raise ValueError("pass both X_val and y_val, or neither")
-    X_t, y_t = _tensors(model, X, y)
-    n = len(X_t)
-    p0 = model.weights[0]
-    lr_t = torch.as_tensor(lrs, dtype=p0.dtype, device=p0.device)
-    # one generator per distinct seed: members with the same seed see the same batches
-    distinct = sorted(set(model.seeds))
-    gens = {s: torch.Generator().manual_seed(s) for s in distinct}
-    rows = torch.tensor([distinct.index(s) for s in model.seeds], device=p0.device)
-    diverged_at = np.full(k, -1)
-    alive = torch.ones(k, dtype=torch.bool, device=p0.device)
-    records = {name: [] for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")}
-
-    def record():
-        for split, (Xs, ys) in (("train", (X, y)), ("val", (X_val, y_val))):
-            if split == "val" and not has_val:
-                continue
-            loss, acc = evaluate_stacked(model, Xs, ys)
-            dead = diverged_at >= 0
-            loss[dead], acc[dead] = np.nan, np.nan
-            records[f"{split}_loss"].append(loss)
-            records[f"{split}_accuracy"].append(acc)
-
-    params = list(model.parameters())
-    neg_lr = (-lr_t).view(-1, 1, 1)  # every parameter is (members, ., .)
-    record()
-    model.train()
-    step_losses = []
-    step = 0
-    for epoch in range(epochs):
-        orders = torch.stack([torch.randperm(n, generator=gens[s]) for s in distinct])
-        orders = orders.to(p0.device)[rows]  # (members, n)
-        stop = n - n % batch_size if drop_last else n
-        for start in range(0, stop, batch_size):
-            idx = orders[:, start:start + batch_size]
-            losses = member_losses(model(X_t[idx]), y_t[idx])
-            bad = ~torch.isfinite(losses.detach()) & alive
-            if bad.any():  # freeze these members: no more updates, NaN records
-                diverged_at[bad.cpu().numpy()] = step
-                alive &= ~bad
-                neg_lr = torch.where(alive, -lr_t, torch.zeros_like(lr_t)).view(-1, 1, 1)
-            for p in params:
-                p.grad = None
-            losses.sum().backward()
-            all_alive = bool(alive.all())
-            with torch.no_grad():
-                for p in params:
-                    if p.grad is None:
-                        continue
-                    g = p.grad if all_alive else torch.nan_to_num(p.grad, 0.0, 0.0, 0.0)
-                    p.addcmul_(neg_lr, g)
-            step_losses.append(losses.detach())
-            step += 1
-            if after_step is not None:
-                after_step(model, step)
-        if evaluate_every_epoch or epoch == epochs - 1:
-            record()
-    empty = np.empty((k, 0))
-    step_loss = torch.stack(step_losses, dim=1).cpu().double().numpy()
-    for member, at in enumerate(diverged_at):
-        if at >= 0:
-            step_loss[member, at:] = np.nan
-    return StackedHistory(
-        train_loss=np.array(records["train_loss"]).T,
-        train_accuracy=np.array(records["train_accuracy"]).T,
-        val_loss=np.array(records["val_loss"]).T if has_val else empty,
-        val_accuracy=np.array(records["val_accuracy"]).T if has_val else empty,
-        step_loss=step_loss, diverged_at=diverged_at)
 
 
 # --- measurements ---------------------------------------------------------------------

@@ -87,6 +87,22 @@ def _saturated_fraction_family(name: str, a: np.ndarray) -> float:
     return 0.0
 
 
+def check_layer_count(weights, biases) -> None:
+    """At least one layer, and one bias vector per weight matrix."""
+    if len(weights) == 0 or len(weights) != len(biases):
+        raise ValueError("need one bias per weight matrix and at least one layer, "
+                         f"got {len(weights)} weights and {len(biases)} biases")
+
+
+def check_layer_chain(weights) -> None:
+    """Each weight matrix (``(..., fan_in, fan_out)``) takes the outputs of the one before."""
+    for i in range(1, len(weights)):
+        inputs, produced = weights[i].shape[-2], weights[i - 1].shape[-1]
+        if inputs != produced:
+            raise ValueError(f"weights[{i}] expects {inputs} inputs but layer {i - 1} "
+                             f"produces {produced}")
+
+
 @dataclass(frozen=True)
 class Trace:
     """Per-layer statistics of one forward and backward pass (index 0 = first layer).
@@ -115,9 +131,7 @@ class MLP:
     """
 
     def __init__(self, weights, biases, activation: str | Activation = "sigmoid"):
-        if len(weights) == 0 or len(weights) != len(biases):
-            raise ValueError("need one bias per weight matrix and at least one layer, "
-                             f"got {len(weights)} weights and {len(biases)} biases")
+        check_layer_count(weights, biases)
         self.activation = get_activation(activation)
         self.weights = [as_float_array(w, f"weights[{i}]", ndim=2) for i, w in enumerate(weights)]
         self.biases = [as_float_array(b, f"biases[{i}]", ndim=1) for i, b in enumerate(biases)]
@@ -125,9 +139,7 @@ class MLP:
             if b.shape[0] != w.shape[1]:
                 raise ValueError(f"biases[{i}] has {b.shape[0]} entries but weights[{i}] "
                                  f"has {w.shape[1]} outputs")
-            if i and w.shape[0] != self.weights[i - 1].shape[1]:
-                raise ValueError(f"weights[{i}] expects {w.shape[0]} inputs but layer {i - 1} "
-                                 f"produces {self.weights[i - 1].shape[1]}")
+        check_layer_chain(self.weights)
 
     @classmethod
     def create(cls, layer_sizes, activation: str | Activation, rng: np.random.Generator,
@@ -251,54 +263,6 @@ class MLP:
         return loss, grads, trace
 
 
-@dataclass
-class History:
-    """What :func:`train_sgd` records once per epoch (index 0 = before training)."""
-
-    train_loss: list[float]
-    val_loss: list[float]
-    val_accuracy: list[float]
-
-
-def train_sgd(model: MLP, X, y, *, lr: float, epochs: int, batch_size: int,
-              rng: np.random.Generator, X_val=None, y_val=None) -> History:
-    """Plain minibatch SGD, in place. Raises if the loss becomes NaN or infinite."""
-    check_instance(model, MLP, "model")
-    lr = check_positive_float(lr, "lr")
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    rng = check_rng(rng)
-    X = model._check_input(X)
-    y = _check_labels(y, len(X), model.weights[-1].shape[1])
-    has_val = X_val is not None
-    if has_val != (y_val is not None):
-        raise ValueError("pass both X_val and y_val, or neither")
-
-    def record(history: History) -> None:
-        history.train_loss.append(model.loss(X, y))
-        if has_val:
-            history.val_loss.append(model.loss(X_val, y_val))
-            history.val_accuracy.append(model.accuracy(X_val, y_val))
-
-    history = History([], [], [])
-    record(history)
-    params = model.parameters()
-    for epoch in range(epochs):
-        order = rng.permutation(len(X))
-        for start in range(0, len(X), batch_size):
-            idx = order[start:start + batch_size]
-            try:
-                with np.errstate(over="raise", invalid="raise"):
-                    loss, grads = model.loss_and_gradients(X[idx], y[idx])
-                    for p, g in zip(params, (g for pair in grads for g in pair), strict=True):
-                        p -= lr * g
-            except FloatingPointError as exc:
-                raise FloatingPointError(f"training diverged in epoch {epoch + 1} ({exc}): "
-                                         f"lower the learning rate (lr={lr:g})") from None
-        record(history)
-    return history
-
-
 def relative_weight_change(before: MLP, after: MLP) -> np.ndarray:
     """Per layer, ||W_after - W_before|| / ||W_before|| (Frobenius norms)."""
     check_instance(before, MLP, "before")
@@ -312,111 +276,3 @@ def relative_weight_change(before: MLP, after: MLP) -> np.ndarray:
                          "is undefined (compare absolute changes instead)")
     return np.array([np.linalg.norm(wa - wb) / n
                      for wb, wa, n in zip(before.weights, after.weights, norms, strict=True)])
-
-
-def train_sgd_many(models: list[MLP], X, y, *, lr: float, epochs: int, batch_size: int,
-                   rngs: list[np.random.Generator], X_val=None, y_val=None) -> list[History]:
-    """:func:`train_sgd` for several networks of the same shape at once, vectorised.
-
-    Equivalent to ``[train_sgd(m, X, y, rng=r, ...) for m, r in zip(models, rngs)]``: each
-    model draws its own minibatch order from its own generator, and is updated in place.
-    The weights of all models are stacked into arrays of shape (num_models, fan_in,
-    fan_out), so one NumPy call does a layer's work for every model; comparing many
-    initializers or seeds then costs little more than training one network. Raises
-    ``FloatingPointError`` if any model's training overflows (train those separately).
-    """
-    if not isinstance(models, (list, tuple)) or not models:
-        raise ValueError("models must be a non-empty list of MLPs")
-    if not all(isinstance(m, MLP) for m in models):
-        raise TypeError("every entry of models must be a utils.mlp.MLP")
-    first = models[0]
-    for i, m in enumerate(models):
-        if m.layer_sizes != first.layer_sizes or m.activation.name != first.activation.name:
-            raise ValueError(f"models[{i}] is a {m.activation.name} network of sizes "
-                             f"{m.layer_sizes}; models[0] is a {first.activation.name} network "
-                             f"of sizes {first.layer_sizes}: all must match")
-    if len({id(m) for m in models}) != len(models):
-        raise ValueError("the same model appears twice in models")
-    if not isinstance(rngs, (list, tuple)) or len(rngs) != len(models):
-        raise ValueError(f"pass one generator per model: {len(models)} models, "
-                         f"got {len(rngs) if isinstance(rngs, (list, tuple)) else rngs!r}")
-    rngs = [check_rng(r) for r in rngs]
-    lr = check_positive_float(lr, "lr")
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    X = first._check_input(X)
-    y = _check_labels(y, len(X), first.weights[-1].shape[1])
-    has_val = X_val is not None
-    if has_val != (y_val is not None):
-        raise ValueError("pass both X_val and y_val, or neither")
-    if has_val:
-        X_val = first._check_input(X_val)
-        y_val = _check_labels(y_val, len(X_val), first.weights[-1].shape[1])
-
-    num, depth = len(models), first.num_layers
-    weights = [np.stack([m.weights[layer] for m in models]) for layer in range(depth)]
-    biases = [np.stack([m.biases[layer] for m in models]) for layer in range(depth)]
-    f, f_prime = first.activation.f, first.activation.f_prime
-    rows = np.arange(num)[:, None]
-
-    def forward(A):  # A: (num, n, d) -> logits and the cache of (a_prev, z) per layer
-        cache = []
-        for layer in range(depth):
-            z = A @ weights[layer] + biases[layer][:, None, :]
-            cache.append((A, z))
-            A = f(z) if layer < depth - 1 else z
-        return A, cache
-
-    def log_softmax(logits):
-        shifted = logits - logits.max(axis=2, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
-
-    def evaluate(Xs, ys):  # per model: mean cross-entropy and accuracy
-        logits, _ = forward(np.ascontiguousarray(np.broadcast_to(Xs, (num, *Xs.shape))))
-        logp = log_softmax(logits)
-        loss = -logp[:, np.arange(len(ys)), ys].mean(axis=1)
-        return loss, (logits.argmax(axis=2) == ys).mean(axis=1)
-
-    histories = [History([], [], []) for _ in models]
-
-    def record():
-        loss, _ = evaluate(X, y)
-        if has_val:
-            val_loss, val_acc = evaluate(X_val, y_val)
-        for i, h in enumerate(histories):
-            h.train_loss.append(float(loss[i]))
-            if has_val:
-                h.val_loss.append(float(val_loss[i]))
-                h.val_accuracy.append(float(val_acc[i]))
-
-    record()
-    for epoch in range(epochs):
-        orders = np.stack([r.permutation(len(X)) for r in rngs])
-        for start in range(0, len(X), batch_size):
-            idx = orders[:, start:start + batch_size]  # (num, batch)
-            n = idx.shape[1]
-            try:
-                with np.errstate(over="raise", invalid="raise"):
-                    logits, cache = forward(X[idx])
-                    delta = np.exp(log_softmax(logits))
-                    delta[rows, np.arange(n), y[idx]] -= 1.0
-                    delta /= n
-                    for layer in range(depth - 1, -1, -1):
-                        a_prev, _ = cache[layer]
-                        grad_w = a_prev.transpose(0, 2, 1) @ delta
-                        grad_b = delta.sum(axis=1)
-                        if layer > 0:
-                            delta = ((delta @ weights[layer].transpose(0, 2, 1))
-                                     * f_prime(cache[layer - 1][1]))
-                        weights[layer] -= lr * grad_w
-                        biases[layer] -= lr * grad_b
-            except FloatingPointError as exc:
-                raise FloatingPointError(f"training diverged in epoch {epoch + 1} ({exc}) for "
-                                         "at least one model: lower the learning rate "
-                                         f"(lr={lr:g}) or train that model separately") from None
-        record()
-    for i, m in enumerate(models):
-        for layer in range(depth):
-            m.weights[layer][...] = weights[layer][i]
-            m.biases[layer][...] = biases[layer][i]
-    return histories

@@ -1,4 +1,4 @@
-"""The NumPy :class:`utils.mlp.MLP` rebuilt in PyTorch and in Keras, same weights.
+"""The NumPy :class:`utils.nets.numpy_mlp.MLP` rebuilt in PyTorch and in Keras, same weights.
 
 Used to check the hand-written NumPy code against the frameworks' autograd:
 the same weights, inputs and loss must give the same gradients. Everything is
@@ -12,12 +12,12 @@ import numpy as np
 
 from utils._validation import as_float_array, check_instance, check_labels
 from utils.frameworks import import_keras, import_torch, torch_device
-from utils.mlp import MLP
+from utils.nets.numpy_mlp import MLP
 
 _TORCH_ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "identity": "Identity"}
 
 
-def torch_mlp(model: MLP):
+def torch_twin(model: MLP):
     """A ``torch.nn.Sequential`` of Linear + activation layers holding ``model``'s weights."""
     check_instance(model, MLP, "model")
     torch = import_torch()
@@ -37,7 +37,7 @@ def torch_mlp(model: MLP):
     return nn.Sequential(*layers).to(torch_device())
 
 
-def keras_mlp(model: MLP):
+def keras_twin(model: MLP):
     """A ``keras.Sequential`` of Dense layers holding ``model``'s weights (float64)."""
     check_instance(model, MLP, "model")
     keras = import_keras()
